@@ -1,0 +1,211 @@
+"""Finding runs on disk and picking one: the catalog every front end starts from.
+
+One walk of the tree asks every registered source which runs lie in each folder; refs of
+one source that share an id (a resumed W&B run's folders) become one ref. Selection accepts a
+W&B id, a unique prefix of one, a display name, or ``latest``, and fails with the closest
+candidates. Loaded runs are memoised per process, keyed by the files' sizes and mtimes, so a
+long-lived MCP server rereads a run only when its files change.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import RunNotFound, RunwiseError, closest
+from .model import Run, RunState
+from .sources.base import RunRef
+from .sources.registry import all_sources, source_named
+
+#: Folders never searched: environments, caches, VCS data.
+SKIP_DIRS = frozenset({"node_modules", "__pycache__", "site-packages", ".git", ".hg", ".svn", ".venv", "venv",
+                       ".tox", ".mypy_cache", ".pytest_cache", ".ipynb_checkpoints", "checkpoints"})
+MAX_DEPTH = 8
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+@dataclass
+class Catalog:
+    """The runs below some folders.
+
+    ``dirs`` may each be a folder holding ``wandb/``, the ``wandb/`` folder, one run folder,
+    or any folder with other logs below it. The walk happens once, on first use; call
+    :meth:`refresh` to see runs created since.
+    """
+
+    dirs: Sequence[Path]
+    notes: list[str] = field(default_factory=list)
+    _refs: list[RunRef] | None = field(default=None, repr=False)
+    _memo: dict[RunRef, tuple[Fingerprint, Run]] = field(default_factory=dict, repr=False)
+    loader: Callable[[RunRef], Run] | None = field(default=None, repr=False)
+
+    # -- discovery -----------------------------------------------------------------------
+    def refs(self) -> list[RunRef]:
+        """Every run found, newest first."""
+        if self._refs is None:
+            self._refs = discover(self.dirs, self.notes)
+        return self._refs
+
+    def refresh(self) -> None:
+        self._refs = None
+        self.notes.clear()
+
+    # -- loading -------------------------------------------------------------------------
+    def load(self, ref: RunRef) -> Run:
+        """The run behind ``ref``, read again only when its files changed."""
+        print_ = fingerprint(ref)
+        hit = self._memo.get(ref)
+        if hit is not None and hit[0] == print_:
+            return hit[1]
+        run = (self.loader or _load)(ref)
+        self._memo[ref] = (print_, run)
+        return run
+
+    def runs(self, limit: int | None = None) -> list[Run]:
+        """Loaded runs, newest first."""
+        refs = self.refs() if limit is None else self.refs()[:limit]
+        return [self.load(ref) for ref in refs]
+
+    def latest_running(self, now: float | None = None) -> Run | None:
+        """The newest run whose state is running, if any."""
+        for ref in self.refs():
+            run = self.load(ref)
+            if run.state(now) is RunState.RUNNING:
+                return run
+        return None
+
+    # -- selection -----------------------------------------------------------------------
+    def select(self, selector: str) -> RunRef:
+        """The one run ``selector`` names: ``latest``, an id, a unique id prefix, or a name."""
+        refs = self.refs()
+        if not refs:
+            raise RunNotFound(f"no runs found under {', '.join(str(d) for d in self.dirs)}; "
+                              "pass --dir PATH (a folder holding wandb/ or other training logs)")
+        selector = selector.strip()
+        if selector in ("latest", ""):
+            return refs[0]
+        exact = [r for r in refs if r.id == selector]
+        if len(exact) == 1:
+            return exact[0]
+        prefixed = [r for r in refs if r.id.startswith(selector)]
+        if len(prefixed) == 1:
+            return prefixed[0]
+        if len(prefixed) > 1:
+            raise RunNotFound(f"'{selector}' matches {len(prefixed)} runs: "
+                              f"{', '.join(r.id for r in prefixed[:10])}; give more of the id")
+        named = [r for r in refs if self._name(r) == selector]
+        if not named:
+            named = [r for r in refs if self._name(r).lower() == selector.lower()]
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            raise RunNotFound(f"{len(named)} runs are named '{selector}': "
+                              f"{', '.join(r.id for r in named[:10])}; use an id")
+        hints = closest(selector, [r.id for r in refs] + [self._name(r) for r in refs])
+        listed = ", ".join(r.id for r in refs[:10]) + (" ..." if len(refs) > 10 else "")
+        hint = f"closest: {', '.join(hints)}; " if hints else ""
+        raise RunNotFound(f"no run '{selector}'. {hint}runs: {listed} (see `runwise list`)")
+
+    def _name(self, ref: RunRef) -> str:
+        if ref.name_hint is not None:
+            return ref.name_hint
+        try:
+            return self.load(ref).name
+        except RunwiseError:  # an unreadable run has no name to match; its id still works
+            return ref.id
+
+
+def discover(dirs: Iterable[Path], notes: list[str] | None = None) -> list[RunRef]:
+    """Walk ``dirs`` once and return every run, merged by (source, id), newest first."""
+    notes = notes if notes is not None else []
+    sources = all_sources()
+    found: list[RunRef] = []
+    for root in dirs:
+        root = Path(root)
+        if not root.exists():
+            notes.append(f"{root}: no such folder")
+            continue
+        if root.is_file():
+            for source in sources:
+                found.extend(source.scan(root.parent, [root.name], []))
+            continue
+        # The root may itself be one run folder: offer it as its parent's only subfolder.
+        claimed: list[RunRef] = []
+        if root.parent != root:
+            for source in sources:
+                claimed.extend(source.scan(root.parent, [], [root.name]))
+        if claimed:
+            found.extend(claimed)
+            continue
+        found.extend(_walk(root, sources, notes))
+    return _merge(found)
+
+
+def _walk(root: Path, sources: Sequence, notes: list[str]) -> list[RunRef]:
+    found: list[RunRef] = []
+    base_depth = len(root.parts)
+
+    def onerror(err: OSError) -> None:
+        notes.append(f"{err.filename}: not readable ({err.strerror}); skipped")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
+        folder = Path(dirpath)
+        # Symlinked folders are not entered: wandb/latest-run points at a run found anyway,
+        # and a link may point outside the tree or into a loop.
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
+                             and not os.path.islink(os.path.join(dirpath, d)))
+        filenames.sort()
+        for source in sources:
+            found.extend(source.scan(folder, filenames, dirnames))
+        if len(folder.parts) - base_depth >= MAX_DEPTH:
+            dirnames[:] = []
+    return found
+
+
+def _merge(refs: list[RunRef]) -> list[RunRef]:
+    groups: dict[tuple[str, str], list[RunRef]] = {}
+    for ref in refs:
+        groups.setdefault((ref.source, ref.id), []).append(ref)
+    merged: list[RunRef] = []
+    for (source, run_id), group in groups.items():
+        if len(group) == 1:
+            merged.append(group[0])
+            continue
+        group.sort(key=lambda r: (r.sort_time, str(r.paths[0])))
+        paths = tuple(p for r in group for p in r.paths)
+        merged.append(RunRef(source, run_id, paths, group[-1].sort_time, group[-1].name_hint))
+    merged.sort(key=lambda r: (-r.sort_time, r.id))
+    return merged
+
+
+def _load(ref: RunRef) -> Run:
+    return source_named(ref.source).load(ref)
+
+
+def fingerprint(ref: RunRef) -> Fingerprint:
+    """Sizes and mtimes of a run's files (folders: their files and ``files/``), cheap to take."""
+    out: list[tuple[str, int, int]] = []
+    for path in ref.paths:
+        for entry in _entries(path):
+            try:
+                st = os.stat(entry)
+            except OSError:
+                continue
+            out.append((entry, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def _entries(path: Path) -> list[str]:
+    if not path.is_dir():
+        return [str(path)]
+    out: list[str] = []
+    for folder in (path, path / "files"):
+        try:
+            with os.scandir(folder) as it:
+                out.extend(e.path for e in it if e.is_file(follow_symlinks=False))
+        except OSError:
+            continue
+    return sorted(out)

@@ -1,0 +1,92 @@
+"""Column accumulation shared by the readers: points in, numpy series out.
+
+Readers append one point at a time while streaming a file; ``array.array`` keeps that at
+16 bytes a point with no per-point Python objects, and ``build`` turns each column into a
+:class:`~runwise_core.model.Series` once, at the end.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..model import Series
+
+
+class ColumnBuilder:
+    """Per-key (step, value) columns, in arrival order."""
+
+    __slots__ = ("_steps", "_values")
+
+    def __init__(self) -> None:
+        self._steps: dict[str, array] = {}
+        self._values: dict[str, array] = {}
+
+    def add(self, key: str, step: int, value: float) -> None:
+        steps = self._steps.get(key)
+        if steps is None:
+            steps = self._steps[key] = array("q")
+            self._values[key] = array("d")
+        steps.append(step)
+        self._values[key].append(value)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._steps
+
+    def keys(self) -> list[str]:
+        return list(self._steps)
+
+    def build(self) -> dict[str, Series]:
+        """One series per key, sorted by step (stable, so equal steps keep arrival order)."""
+        return {
+            key: Series.from_lists(np.frombuffer(self._steps[key], dtype=np.int64).copy(),
+                                   np.frombuffer(self._values[key], dtype=np.float64).copy())
+            for key in self._steps
+        }
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, Any]:
+    """Nested dicts as one level with dotted keys: ``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        full = f"{prefix}{sep}{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value and "_type" not in value:
+            out.update(flatten(value, full, sep))
+        else:
+            out[full] = value
+    return out
+
+
+def scalar(value: Any) -> float | None:
+    """The float a logged value stands for, or None when it is not a scalar number.
+
+    Booleans are not metrics; NaN and +-Inf are kept.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def kind_of(value: Any) -> str:
+    """A short name for a non-scalar value: image, histogram, table, string, list, ..."""
+    if isinstance(value, Mapping):
+        t = str(value.get("_type", "dict"))
+        if t.startswith("image"):
+            return "image"
+        if t.startswith("table") or t.endswith("table"):
+            return "table"
+        return t
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if value is None:
+        return "null"
+    return type(value).__name__

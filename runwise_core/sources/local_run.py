@@ -1,0 +1,57 @@
+"""What the readers of exit-less local formats share: ids, file times, the blank run.
+
+TensorBoard, HF Trainer, Lightning CSV and plain metric logs write no exit marker, so their
+runs get ``records_exits=False`` and ``last_activity`` = the newest modification time of their
+files: a run written in the last few minutes is running, anything else is ``unknown``, never
+``crashed``.
+
+Ids. These formats carry no run id, and a reader does not know the scan root, so the id is
+``<label>-<hash6>``: a readable label (the run folder's name, say ``version_0``, or a log
+file's stem) and the first 6 hex digits of the SHA-1 of the absolute path. It is stable for a
+path, short, and tells apart the many ``version_0`` folders of one tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..model import Run
+
+
+def path_id(label: str, path: Path) -> str:
+    """``<label>-<first 6 hex of sha1(absolute path)>``; see the module docstring."""
+    digest = hashlib.sha1(os.fsencode(os.path.abspath(path))).hexdigest()[:6]
+    return f"{label}-{digest}"
+
+
+def newest_mtime(paths: Iterable[Path]) -> float | None:
+    """The newest modification time among ``paths`` (missing files ignored)."""
+    newest: float | None = None
+    for p in paths:
+        try:
+            t = p.stat().st_mtime
+        except OSError:
+            continue
+        newest = t if newest is None or t > newest else newest
+    return newest
+
+
+def exitless_run(run_id: str, name: str, source: str, path: Path, files: Iterable[Path]) -> Run:
+    """A blank :class:`Run` for a format without exit markers, judged alive by file times."""
+    return Run(id=run_id, name=name, source=source, path=str(path), records_exits=False,
+               last_activity=newest_mtime(files))
+
+
+def flatten(mapping: dict, prefix: str = "") -> dict:
+    """Nested mappings as one level with dotted keys: ``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    out: dict = {}
+    for key, value in mapping.items():
+        full = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, full))
+        else:
+            out[full] = value
+    return out

@@ -1,0 +1,248 @@
+"""Plain metric logs: JSON lines (``*.jsonl``, and ``*.txt``/``*.log`` files of JSON objects,
+like DETR's ``output/log.txt``) and CSV (``*.csv``).
+
+Contract:
+
+* Discovery claims a file by its name and its first line only: a JSON object (or CSV header)
+  that holds a number and names a step column or a metric-looking key (loss, acc, reward, ...).
+  Dataset files of text, structured debug logs (``{"level":..,"msg":..}``), W&B's own files
+  and Lightning's ``metrics.csv`` (see :mod:`.lightning_csv`) are left alone.
+* The step column is the first of ``step, _step, global_step, iteration, iter, epoch`` whose
+  values are all finite integers; rows without it take the previous row's step. It is the
+  axis, not a metric. No such column: steps are row numbers, and ``read_notes`` says so.
+* Two runs appended in one file (the step goes back to, or below, where it started) are split
+  into runs ``NAME#1``, ``NAME#2``, ...; a smaller step-back (a resume that repeats some steps)
+  stays one run, with a note. Only the last part can still be running.
+* Non-numeric columns are listed in ``Run.non_scalar``; damaged lines are skipped with a
+  note (see :mod:`.line_records`).
+
+A split file is several runs behind one :class:`RunRef`: :meth:`MetricLogSource.load_all`
+returns all of them; :meth:`MetricLogSource.load` returns the part named by a ``#k`` suffix
+of ``ref.id`` and, without one, the newest part.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import RunNotFound, UnreadableLog
+from ..model import Run
+from .base import RunRef
+from .lightning_csv import is_lightning_folder
+from .line_records import read_csv, read_jsonl
+from .local_run import exitless_run, newest_mtime, path_id
+from .row_table import DamageLog, RowTable
+
+#: Step column names, in order of preference (matched case-insensitively).
+STEP_KEYS = ("step", "_step", "global_step", "iteration", "iter", "epoch")
+JSON_SUFFIXES = (".jsonl", ".ndjson", ".txt", ".log")
+CSV_SUFFIXES = (".csv",)
+_METRIC_WORD = re.compile(
+    r"loss|acc|reward|return|score|metric|perplex|ppl|error|bleu|rouge|f1|(^|[_/.\s])lr($|[_/.\s])",
+    re.IGNORECASE)
+_PEEK_BYTES = 1 << 20
+_WANDB_MARKERS = ("wandb-metadata.json", "wandb-history.jsonl", "wandb-summary.json")
+
+
+def _looks_like_metrics(keys: list[str]) -> bool:
+    low = {k.lower() for k in keys}
+    if low & set(STEP_KEYS):
+        return True
+    if {"level", "msg"} <= low or {"level", "message"} <= low:
+        return False  # a structured application log, not metrics
+    return any(_METRIC_WORD.search(k) for k in keys)
+
+
+def _first_line(path: Path) -> str | None:
+    """The first non-blank line (at most 1 MiB of it), or None when unreadable."""
+    try:
+        with open(path, "rb") as fh:
+            for _ in range(20):
+                raw = fh.readline(_PEEK_BYTES)
+                if not raw:
+                    return None
+                if raw.strip():
+                    return raw.decode("utf-8", errors="replace").strip()
+    except OSError:
+        return None
+    return None
+
+
+def sniff(path: Path) -> str | None:
+    """``"jsonl"`` or ``"csv"`` when ``path``'s first line looks like a metric log, else None."""
+    line = _first_line(path)
+    if line is None:
+        return None
+    if line.startswith("{"):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(obj, dict):
+            return None
+        numeric = any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in obj.values())
+        return "jsonl" if numeric and _looks_like_metrics([str(k) for k in obj]) else None
+    if path.suffix.lower() in CSV_SUFFIXES:
+        header = [c.strip().strip('"') for c in line.split(",")]
+        return "csv" if len(header) >= 2 and _looks_like_metrics(header) else None
+    return None
+
+
+def _is_candidate(folder: Path, name: str, files: list[str]) -> bool:
+    low = name.lower()
+    if low.startswith(("wandb-", "debug")) or low.endswith(".wandb"):
+        return False
+    if low == "metrics.csv" and is_lightning_folder(folder, files):
+        return False
+    return low.endswith(JSON_SUFFIXES + CSV_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class _Part:
+    lo: int
+    hi: int
+
+
+def _choose_step_key(table: RowTable) -> str | None:
+    by_lower = {k.lower(): k for k in reversed(table.keys())}
+    for cand in STEP_KEYS:
+        key = by_lower.get(cand)
+        if key is None:
+            continue
+        _, values = table.column(key)
+        if values.size and np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+            return key
+    return None
+
+
+def _split(table: RowTable, step_key: str, notes: list[str]) -> list[_Part]:
+    """Cut where the step goes back to (or below) the start of the current part."""
+    rows, values = table.column(step_key)
+    cuts: list[int] = []
+    start = values[0]
+    for i in np.flatnonzero(values[1:] < values[:-1]) + 1:
+        if values[i] <= start:
+            cuts.append(int(rows[i]))
+            start = values[i]
+        else:
+            notes.append(f"{step_key} goes back from {values[i - 1]:.0f} to {values[i]:.0f} "
+                         f"at line {table.lines[rows[i]]} (a resume?); kept in one run")
+    bounds = [0, *cuts, table.n_rows]
+    return [_Part(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
+def _read(path: Path, kind: str) -> tuple[RowTable, list[str]]:
+    table, damage = RowTable(), DamageLog()
+    if kind == "csv":
+        read_csv(path, table, damage)
+    else:
+        read_jsonl(path, table, damage)
+    if table.n_rows == 0 and damage.count:
+        raise UnreadableLog(f"{path} holds no readable {kind} rows "
+                            f"({'; '.join(damage.notes(path.name)[:2])})")
+    return table, damage.notes(path.name)
+
+
+def _kind_for(path: Path) -> str:
+    if path.suffix.lower() in CSV_SUFFIXES:
+        return "csv"
+    if path.suffix.lower() in JSON_SUFFIXES:
+        return "jsonl"
+    line = _first_line(path) or ""
+    return "jsonl" if line.startswith("{") else "csv"
+
+
+def _runs(path: Path, kind: str, run_id: str, name: str) -> list[Run]:
+    table, notes = _read(path, kind)
+    step_key = _choose_step_key(table)
+    if step_key is None:
+        steps = np.arange(table.n_rows, dtype=np.int64)
+        notes.append(f"no step column ({', '.join(STEP_KEYS)}): steps are row numbers from 0")
+        parts = [_Part(0, table.n_rows)]
+    else:
+        steps = table.row_steps(step_key)
+        parts = _split(table, step_key, notes)
+    non_scalar = table.non_scalar()
+    runs: list[Run] = []
+    for k, part in enumerate(parts, start=1):
+        rid, rname = (run_id, name) if len(parts) == 1 else (f"{run_id}#{k}", f"{name}#{k}")
+        run = exitless_run(rid, rname, kind, path, [path])
+        run.metrics = table.series(steps, part.lo, part.hi)
+        run.metrics.pop(step_key, None)  # the axis, not a metric
+        run.non_scalar = dict(non_scalar)
+        run.rows = part.hi - part.lo
+        if run.rows:
+            run.last_step = int(steps[part.lo:part.hi].max())
+        run.read_notes = list(notes)
+        if len(parts) > 1:
+            first, last = table.lines[part.lo], table.lines[part.hi - 1]
+            run.read_notes.append(
+                f"{path.name} holds {len(parts)} runs appended ({step_key} restarts); this is "
+                f"part {k} of {len(parts)}, lines {first}-{last}")
+            if k < len(parts):
+                run.last_activity = None  # a later run follows: this one is not running
+        runs.append(run)
+    return runs
+
+
+def load_file(path: Path) -> list[Run]:
+    """Read one metric log given by path (``runwise local FILE``): one run per appended part.
+
+    The format comes from the suffix (``.csv`` is CSV; ``.jsonl``/``.txt``/``.log`` JSON
+    lines), else from the first line. Raises :class:`UnreadableLog` for a file that cannot be
+    opened or holds no readable row at all.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UnreadableLog(f"{path} is not a readable file")
+    return _runs(path, _kind_for(path), path_id(path.stem, path), f"{path.parent.name}/{path.name}")
+
+
+class MetricLogSource:
+    """The :class:`~runwise_core.sources.base.Source` for JSON-lines and CSV metric logs."""
+
+    name = "metric-log"
+
+    def scan(self, folder: Path, files: list[str], subdirs: list[str]) -> list[RunRef]:
+        if any(m in files for m in _WANDB_MARKERS) or any(f.endswith(".wandb") for f in files):
+            return []  # a W&B run folder: its JSON files are W&B's
+        refs: list[RunRef] = []
+        for fname in files:
+            if not _is_candidate(folder, fname, files):
+                continue
+            path = folder / fname
+            if sniff(path) is None:
+                continue
+            refs.append(RunRef(source=self.name, id=path_id(path.stem, path), paths=(path,),
+                               sort_time=newest_mtime([path]) or 0.0,
+                               name_hint=f"{folder.name}/{fname}"))
+        return refs
+
+    def load_all(self, ref: RunRef) -> list[Run]:
+        """Every run in the ref's file (several when runs were appended)."""
+        path = ref.paths[0]
+        base = ref.id.split("#", 1)[0]
+        return _runs(path, _kind_for(path), base, ref.name_hint or f"{path.parent.name}/{path.name}")
+
+    def load(self, ref: RunRef) -> Run:
+        """The part named by ``#k`` in ``ref.id``, else the newest part (the one that can be
+        running); the other parts' ids are named in ``read_notes``."""
+        runs = self.load_all(ref)
+        if "#" in ref.id:
+            for run in runs:
+                if run.id == ref.id:
+                    return run
+            raise RunNotFound(f"{ref.paths[0]} has no part {ref.id!r}; parts: "
+                                f"{', '.join(r.id for r in runs)}")
+        run = runs[-1]
+        if len(runs) > 1:
+            run.read_notes.append("earlier runs in this file: " + ", ".join(r.id for r in runs[:-1]))
+        return run
+
+
+SOURCE = MetricLogSource()

@@ -1,0 +1,148 @@
+"""Row-indexed accumulation for tabular logs (JSON lines, CSV, Lightning's metrics.csv).
+
+Tabular logs name their step column only by convention, may lack it on some rows, and may
+hold two runs appended one after the other. So points are stored against the *row* they came
+from, not a step: the reader streams the file once, and the step column, the row -> step map
+and the split into runs are all decided afterwards from the stored columns, with no second
+pass and no per-point Python objects (``array.array``: 16 bytes a point).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..model import Series
+
+
+class DamageLog:
+    """Lines skipped while reading, summarised into a few ``read_notes`` lines.
+
+    A damaged file can hold thousands of bad lines; the notes keep the first ``keep`` and
+    count the rest, so a note never costs more tokens than the data it describes.
+    """
+
+    def __init__(self, keep: int = 5) -> None:
+        self.keep = keep
+        self._items: list[tuple[int, str]] = []
+        self.count = 0
+
+    def skip(self, line: int, reason: str) -> None:
+        self.count += 1
+        if len(self._items) < self.keep:
+            self._items.append((line, reason))
+
+    def notes(self, label: str) -> list[str]:
+        out = [f"{label} line {line}: {reason}; skipped" for line, reason in self._items]
+        if self.count > len(self._items):
+            out.append(f"{label}: {self.count - len(self._items)} more damaged lines skipped")
+        return out
+
+
+def cell_value(value: Any) -> tuple[float | None, str | None]:
+    """Classify one logged value: ``(number, None)``, ``(None, kind)`` or ``(None, None)``.
+
+    Numbers (NaN and +-Inf included) are points; ``None`` and empty CSV cells are missing,
+    not a kind. Booleans are not metrics (as in the W&B readers). A JSON string stays a
+    string even when it looks numeric: the writer chose to log text.
+    """
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return None, "bool"
+    if isinstance(value, (int, float)):
+        return float(value), None
+    if isinstance(value, str):
+        return None, "string"
+    if isinstance(value, (list, tuple)):
+        return None, "list"
+    if isinstance(value, Mapping):
+        return None, str(value.get("_type", "dict"))
+    return None, type(value).__name__
+
+
+def csv_cell_value(text: str) -> tuple[float | None, str | None]:
+    """Classify one CSV cell: empty is missing, a float literal is a point, else a string."""
+    text = text.strip()
+    if not text:
+        return None, None
+    try:
+        return float(text), None
+    except ValueError:
+        return None, "string"
+
+
+class RowTable:
+    """Scalar points per key, each tagged with its row number; non-scalar keys by kind.
+
+    ``lines[r]`` is the 1-based file line where row ``r`` began, for notes that point at the
+    file. A key that has any numeric point is a metric; a key that never has one is listed in
+    ``non_scalar`` with the kind of its first value.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[str, array] = {}
+        self._values: dict[str, array] = {}
+        self._kinds: dict[str, str] = {}
+        self.lines = array("q")
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.lines)
+
+    def add_row(self, line: int, cells: Iterable[tuple[str, float | None, str | None]]) -> None:
+        """Append one row: ``cells`` are ``(key, number, kind)`` from :func:`cell_value`."""
+        row = len(self.lines)
+        self.lines.append(line)
+        for key, number, kind in cells:
+            if number is not None:
+                rows = self._rows.get(key)
+                if rows is None:
+                    rows = self._rows[key] = array("q")
+                    self._values[key] = array("d")
+                rows.append(row)
+                self._values[key].append(number)
+            elif kind is not None and key not in self._kinds:
+                self._kinds[key] = kind
+
+    def keys(self) -> list[str]:
+        return list(self._rows)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._rows
+
+    def non_scalar(self) -> dict[str, str]:
+        return {k: v for k, v in self._kinds.items() if k not in self._rows}
+
+    def column(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, values) of one key, in file order."""
+        return (np.frombuffer(self._rows[key], dtype=np.int64),
+                np.frombuffer(self._values[key], dtype=np.float64))
+
+    def row_steps(self, step_key: str) -> np.ndarray:
+        """The step of every row from ``step_key``: rows lacking it take the previous row's
+        step (a sparse row belongs to the step last logged), leading rows the first one."""
+        rows, values = self.column(step_key)
+        steps = np.zeros(self.n_rows, dtype=np.int64)
+        if rows.size == 0:
+            return np.arange(self.n_rows, dtype=np.int64)
+        mark = np.full(self.n_rows, -1, dtype=np.int64)
+        mark[rows] = np.arange(rows.size)
+        np.maximum.accumulate(mark, out=mark)
+        mark[mark < 0] = 0
+        steps[:] = values.astype(np.int64)[mark]
+        return steps
+
+    def series(self, steps_of_row: np.ndarray, lo: int = 0, hi: int | None = None) -> dict[str, Series]:
+        """Every metric over rows ``[lo, hi)``, with steps from ``steps_of_row``."""
+        hi = self.n_rows if hi is None else hi
+        out: dict[str, Series] = {}
+        for key in self._rows:
+            rows, values = self.column(key)
+            a, b = np.searchsorted(rows, [lo, hi])
+            if b > a:
+                out[key] = Series.from_lists(steps_of_row[rows[a:b]], values[a:b].copy())
+        return out

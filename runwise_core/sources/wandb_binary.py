@@ -1,0 +1,241 @@
+"""Decode a modern W&B run folder (wandb 0.10+): the binary ``run-<id>.wandb`` log.
+
+The log is the truth: history rows, the run record (name, project, config, tags), summary
+updates, console output, system stats and the exit record. ``files/wandb-summary.json``
+(online runs) is what wandb last wrote as the summary and overrides the summary records;
+it never touches metrics or state, which come from the history and the exit record alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.message import DecodeError
+
+from .columns import ColumnBuilder, flatten, kind_of
+from .wandb_files import read_config_yaml, read_output_log, read_summary_json, visible_line
+from .wandb_framing import HEADER, ReadReport, field_number, iter_payloads
+from .wandb_proto import internal_pb2
+from .wandb_segment import CONSOLE_TAIL_LINES, Segment
+
+# Record body field numbers (wandb_internal.proto, Record.record_type).
+HISTORY, SUMMARY, OUTPUT, CONFIG, STATS, OUTPUT_RAW, RUN, EXIT = 2, 3, 4, 5, 7, 13, 17, 18
+_WANTED = frozenset({HISTORY, SUMMARY, OUTPUT, CONFIG, STATS, OUTPUT_RAW, RUN, EXIT})
+_INTERNAL = frozenset({"_step", "_timestamp", "_runtime", "_wandb"})
+
+
+def decode_value(text: str) -> Any:
+    """A history or summary ``value_json`` as a Python value; numbers take the fast path.
+
+    wandb writes NaN as ``NaN`` and infinities as ``Infinity``/``-Infinity``, which
+    ``float`` reads directly. Text that is not JSON at all comes back as the string itself.
+    """
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class _Decoder:
+    """Accumulates one folder's records into a :class:`Segment`."""
+
+    def __init__(self, segment: Segment) -> None:
+        self.seg = segment
+        self.cols = ColumnBuilder()
+        self.stamp_steps: list[int] = []
+        self.stamps: list[float] = []
+        self.summary: dict[str, Any] = {}
+        self.console: list[str] = []
+        self.partial_line = ""
+        self.system = ColumnBuilder()
+        self.last_runtime: float | None = None
+        self.pb = internal_pb2()
+
+    # -- records -------------------------------------------------------------------------
+    def feed(self, payload: bytes) -> None:
+        kind = field_number(payload)
+        if kind not in _WANTED:
+            return
+        record = self.pb.Record.FromString(payload)
+        if kind == HISTORY:
+            self._history(record.history)
+        elif kind == SUMMARY:
+            self._summary(record.summary)
+        elif kind in (OUTPUT, OUTPUT_RAW):
+            self._output(record.output if kind == OUTPUT else record.output_raw)
+        elif kind == STATS:
+            self._stats(record.stats)
+        elif kind == CONFIG:
+            self._config(record.config)
+        elif kind == RUN:
+            self._run(record.run)
+        elif kind == EXIT:
+            self.seg.exited = True
+            self.seg.exit_code = int(record.exit.exit_code)
+            self.seg.runtime_s = float(record.exit.runtime) if record.exit.runtime else self.seg.runtime_s
+
+    def _history(self, history: Any) -> None:
+        step: int | None = None
+        stamp: float | None = None
+        pairs: list[tuple[str, Any]] = []
+        for item in history.item:
+            key = item.key or ".".join(item.nested_key)
+            if key in _INTERNAL:
+                if key == "_step":
+                    step = _as_int(decode_value(item.value_json))
+                elif key == "_timestamp":
+                    stamp = _as_float(decode_value(item.value_json))
+                elif key == "_runtime":
+                    self.last_runtime = _as_float(decode_value(item.value_json))
+                continue
+            pairs.append((key, decode_value(item.value_json)))
+        if step is None:
+            step = int(history.step.num) if history.HasField("step") else self.seg.rows
+        self.seg.rows += 1
+        add = self.cols.add
+        for key, value in pairs:
+            if type(value) is float:
+                add(key, step, value)
+            else:
+                self._other(key, step, value)
+        if stamp is not None:
+            self.stamp_steps.append(step)
+            self.stamps.append(stamp)
+
+    def _other(self, key: str, step: int, value: Any) -> None:
+        if isinstance(value, dict) and "_type" not in value:
+            for sub, leaf in flatten(value, key).items():
+                self._other(sub, step, leaf)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            self.cols.add(key, step, float(value))
+        elif value is not None:
+            self.seg.non_scalar.setdefault(key, kind_of(value))
+        else:
+            self.seg.non_scalar.setdefault(key, "null")
+
+    def _summary(self, summary: Any) -> None:
+        for item in summary.update:
+            key = item.key or ".".join(item.nested_key)
+            self.summary[key] = item.value_json
+        for item in summary.remove:
+            self.summary.pop(item.key or ".".join(item.nested_key), None)
+
+    def _output(self, out: Any) -> None:
+        text = self.partial_line + out.line
+        lines = text.split("\n")
+        self.partial_line = lines.pop()
+        self.console.extend(visible_line(line) for line in lines)
+        if len(self.console) > 4 * CONSOLE_TAIL_LINES:
+            del self.console[:-CONSOLE_TAIL_LINES]
+        self._touch(out.timestamp.seconds + out.timestamp.nanos / 1e9 if out.HasField("timestamp") else None)
+
+    def _stats(self, stats: Any) -> None:
+        when = stats.timestamp.seconds + stats.timestamp.nanos / 1e9
+        self._touch(when)
+        start = self.seg.start_time or when
+        at = int(round(when - start))
+        for item in stats.item:
+            value = decode_value(item.value_json)
+            if type(value) is float:
+                self.system.add(item.key or ".".join(item.nested_key), at, value)
+
+    def _config(self, config: Any) -> None:
+        for item in config.update:
+            key = item.key or ".".join(item.nested_key)
+            if key == "_wandb" or key.startswith("_wandb."):
+                continue
+            value = decode_value(item.value_json)
+            if isinstance(value, dict):
+                self.seg.config.update(flatten(value, key))
+            else:
+                self.seg.config[key] = _int_if_whole(value)
+        for item in config.remove:
+            self.seg.config.pop(item.key or ".".join(item.nested_key), None)
+
+    def _run(self, run: Any) -> None:
+        seg = self.seg
+        seg.run_id = run.run_id or seg.run_id
+        seg.name = run.display_name or seg.name
+        seg.project = run.project or None
+        seg.group = run.run_group or None
+        seg.tags = tuple(run.tags)
+        seg.notes = run.notes or None
+        if run.HasField("start_time"):
+            seg.start_time = run.start_time.seconds + run.start_time.nanos / 1e9
+        self._config(run.config)
+
+    def _touch(self, when: float | None) -> None:
+        if when is not None and when > 0 and (self.seg.last_activity is None or when > self.seg.last_activity):
+            self.seg.last_activity = when
+
+    # -- result --------------------------------------------------------------------------
+    def finish(self, folder: Path) -> Segment:
+        seg = self.seg
+        if self.partial_line:
+            self.console.append(visible_line(self.partial_line))
+        seg.metrics = self.cols.build()
+        for key in list(seg.non_scalar):
+            if key in self.cols:
+                del seg.non_scalar[key]
+        seg.system = self.system.build()
+        if self.stamps:
+            from ..model import Series
+
+            seg.timestamps = Series.from_lists(self.stamp_steps, self.stamps)
+            self._touch(max(self.stamps))
+        seg.summary = {k: decode_value(v) for k, v in self.summary.items() if not k.startswith("_wandb")}
+        json_summary = read_summary_json(folder / "files" / "wandb-summary.json", seg.read_notes)
+        if json_summary is not None:
+            seg.summary.update(json_summary)
+        seg.summary = {k: v for k, v in flatten(seg.summary).items() if not k.startswith("_wandb")}
+        if not seg.config:
+            seg.config = read_config_yaml(folder / "files" / "config.yaml", seg.read_notes)
+        if not self.console:
+            self.console = read_output_log(folder / "files" / "output.log", CONSOLE_TAIL_LINES)
+        seg.console = self.console[-CONSOLE_TAIL_LINES:]
+        if seg.runtime_s is None:
+            if self.last_runtime is not None:
+                seg.runtime_s = self.last_runtime
+            elif seg.start_time and seg.last_activity:
+                seg.runtime_s = max(0.0, seg.last_activity - seg.start_time)
+        return seg
+
+
+def read_segment(folder: Path, log: Path, run_id: str) -> Segment:
+    """Read one modern W&B run folder whose binary log is ``log``."""
+    seg = Segment(folder=folder, run_id=run_id, source="wandb")
+    decoder = _Decoder(seg)
+    report = ReadReport(log)
+    for payload in iter_payloads(log, report, HEADER):
+        try:
+            decoder.feed(payload)
+        except DecodeError as e:  # a record whose crc held but whose body does not parse
+            seg.read_notes.append(f"record ending near byte {report.end_offset:,} could not be decoded ({type(e).__name__}); skipped")
+    seg.read_notes.extend(report.notes)
+    return decoder.finish(folder)
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return int(value)
+    return None
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _int_if_whole(value: Any) -> Any:
+    """Config numbers read as floats (``4.0``) shown as the ints they were (``4``)."""
+    if type(value) is float and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value

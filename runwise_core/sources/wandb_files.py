@@ -1,0 +1,97 @@
+"""The small side files of a W&B run folder: summary, config, metadata, console log.
+
+Each reader returns None or an empty value for a missing file, and records a one-line note
+for a damaged one: side files are never worth failing a run over.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from .columns import flatten
+
+MAX_SIDE_FILE = 64 * 1024 * 1024  # a summary or config larger than this is not read
+
+
+def read_json_object(path: Path, notes: list[str]) -> dict[str, Any] | None:
+    """A JSON object file, or None (missing, too big, damaged: noted)."""
+    try:
+        if path.stat().st_size > MAX_SIDE_FILE:
+            notes.append(f"{path.name} is over {MAX_SIDE_FILE >> 20} MiB; not read")
+            return None
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        notes.append(f"{path.name} unreadable ({e.strerror or e})")
+        return None
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        notes.append(f"{path.name} is not valid JSON ({e.msg} at line {e.lineno}); ignored")
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def read_summary_json(path: Path, notes: list[str]) -> dict[str, Any] | None:
+    """``wandb-summary.json`` without wandb's internal entries."""
+    data = read_json_object(path, notes)
+    if data is None:
+        return None
+    return {k: v for k, v in data.items() if k != "_wandb"}
+
+
+def read_config_yaml(path: Path, notes: list[str]) -> dict[str, Any]:
+    """A W&B ``config.yaml`` (``key: {desc, value}``) as flat dotted keys, safely loaded."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        notes.append(f"{path.name} unreadable ({e.strerror or e})")
+        return {}
+    import yaml  # comes with wandb; imported here so that start-up does not pay for it
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        notes.append(f"{path.name} is not safe YAML ({str(e).splitlines()[0]}); config ignored")
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    config: dict[str, Any] = {}
+    for key, entry in data.items():
+        key = str(key)
+        if key in ("wandb_version", "_wandb"):
+            continue
+        value = entry.get("value") if isinstance(entry, dict) and "value" in entry else entry
+        if isinstance(value, dict):
+            config.update(flatten(value, key))
+        else:
+            config[key] = value
+    return config
+
+
+def read_output_log(path: Path, keep: int) -> list[str]:
+    """The last ``keep`` lines of a console log, as a terminal shows them."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            tail = deque((visible_line(line) for line in f), maxlen=keep)
+    except OSError:
+        return []
+    return list(tail)
+
+
+def visible_line(line: str) -> str:
+    """What a terminal shows of a console line: the text after its last carriage return
+    (progress bars rewrite themselves with ``\r``)."""
+    line = line.rstrip("\n")
+    if "\r" in line:
+        parts = [p for p in line.split("\r") if p.strip()]
+        line = parts[-1] if parts else ""
+    return line.rstrip()

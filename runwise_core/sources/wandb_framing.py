@@ -1,0 +1,202 @@
+"""The framing of W&B's binary transaction log (``run-<id>.wandb``), read as a stream.
+
+Layout (leveldb-log style): a 7-byte header (``:W&B``, uint16 0xBEE1 little-endian, uint8
+version), then 32 KiB blocks of chunks. A chunk is a 7-byte header ``<IHB>`` (crc32, length,
+type: 1 full, 2 first, 3 middle, 4 last) and its payload; the crc is
+``zlib.crc32(payload, zlib.crc32(bytes([type])))``. Fewer than 7 bytes left in a block are
+zero padding. The reassembled payloads are protobuf ``Record`` messages.
+
+Files are read block by block, never whole. Damage (a bad crc, a chunk that overruns its
+block, a torn record at the end of a file still being written, a zero-filled tail left by a
+killed process) ends the read at the last good record and is described in one line in
+``notes``: the data before it is returned, never an exception.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import UnreadableLog
+
+BLOCK = 32 * 1024
+HEADER = 7
+CHUNK_HEADER = 7
+MAGIC = b":W&B"
+MAGIC_IDENT = 0xBEE1
+FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
+_CHUNK = struct.Struct("<IHB")
+_TYPE_CRC = {t: zlib.crc32(bytes([t])) for t in range(256)}
+
+
+@dataclass
+class ReadReport:
+    """What the framing reader saw: where it stopped and why."""
+
+    path: Path
+    end_offset: int = HEADER  # offset just past the last complete record
+    records: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def check_header(head: bytes, path: Path) -> None:
+    """Raise :class:`UnreadableLog` unless ``head`` is a W&B log header."""
+    if len(head) < HEADER:
+        raise UnreadableLog(f"{path}: {len(head)} bytes, too short for a W&B log header (a run that had not started writing?)")
+    magic, ident, _version = head[:4], *struct.unpack("<HB", head[4:7])
+    if magic != MAGIC or ident != MAGIC_IDENT:
+        raise UnreadableLog(f"{path}: not a W&B transaction log (header {head[:7]!r}); expected ':W&B' and 0xBEE1")
+
+
+def field_number(payload: bytes) -> int:
+    """The protobuf field number of a Record's oneof body, read from its leading tags.
+
+    Reading the tags alone lets the decoder skip record kinds it does not need (most of a
+    big file is summary records) without parsing them. The fields outside the oneof
+    (``num`` 1, ``control`` 16, ``uuid`` 19, ``_info`` 200) are stepped over; protobuf writes
+    fields in number order, so they may precede the body. 0: empty or unreadable.
+    """
+    pos = 0
+    n = len(payload)
+    while pos < n:
+        tag, pos = _varint(payload, pos)
+        if tag is None:
+            return 0
+        number, wire = tag >> 3, tag & 7
+        if number not in _NOT_BODY:
+            return number
+        if wire == 0:
+            _, pos = _varint(payload, pos)
+        elif wire == 2:
+            length, pos = _varint(payload, pos)
+            if length is None:
+                return 0
+            pos += length
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        else:
+            return 0
+    return 0
+
+
+_NOT_BODY = frozenset({1, 16, 19, 200})
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int | None, int]:
+    result = shift = 0
+    while pos < len(buf) and shift < 64:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+    return None, pos
+
+
+def iter_payloads(path: Path, report: ReadReport, start: int = HEADER) -> Iterator[bytes]:
+    """Yield each complete record payload of the log at ``path`` from ``start`` on.
+
+    ``start`` must be the header's end or an ``end_offset`` of an earlier read of the same
+    file (a record boundary), which lets a reader pick up a growing file where it left off.
+    ``report`` is filled in as the read goes: ``end_offset`` is always a record boundary.
+    """
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise UnreadableLog(f"{path}: cannot open ({e.strerror or e})") from e
+    with f:
+        check_header(f.read(HEADER), path)
+        report.end_offset = start
+        yield from _chunks(f, path, report, start)
+
+
+def _chunks(f: BinaryIO, path: Path, report: ReadReport, start: int) -> Iterator[bytes]:
+    block_start = (start // BLOCK) * BLOCK
+    f.seek(block_start)
+    pending: list[bytes] = []
+    pending_start = 0
+    while True:
+        block = f.read(BLOCK)
+        if not block:
+            break
+        pos = start - block_start if block_start <= start < block_start + BLOCK else 0
+        if block_start == 0 and pos < HEADER:
+            pos = HEADER
+        size = len(block)
+        while size - pos >= CHUNK_HEADER:
+            crc, length, kind = _CHUNK.unpack_from(block, pos)
+            at = block_start + pos
+            if crc == 0 and length == 0 and kind == 0:
+                # Zero fill: either the rest of the file (a killed writer) or a torn block.
+                if _rest_is_zero(f, block, pos):
+                    report.notes.append(f"zero-filled tail from byte {at:,} (the writer was killed); read up to there")
+                    return
+                report.notes.append(f"zero bytes inside the log at byte {at:,}; read stops there")
+                return
+            end = pos + CHUNK_HEADER + length
+            if end > size:
+                if size < BLOCK and end > size:
+                    _torn(report, at, "the file ends inside a chunk (still being written, or cut)")
+                else:
+                    report.notes.append(f"chunk at byte {at:,} overruns its 32 KiB block (length {length:,}); read stops there")
+                return
+            payload = block[pos + CHUNK_HEADER:end]
+            if zlib.crc32(payload, _TYPE_CRC[kind]) != crc:
+                report.notes.append(f"bad checksum at byte {at:,}; read stops at the last good record (byte {report.end_offset:,})")
+                return
+            pos = end
+            if kind == FULL:
+                if pending:
+                    report.notes.append(f"record starting at byte {pending_start:,} has no last chunk; skipped")
+                    pending = []
+                report.end_offset = block_start + pos
+                report.records += 1
+                yield payload
+            elif kind == FIRST:
+                pending = [payload]
+                pending_start = at
+            elif kind == MIDDLE and pending:
+                pending.append(payload)
+            elif kind == LAST and pending:
+                pending.append(payload)
+                report.end_offset = block_start + pos
+                report.records += 1
+                yield b"".join(pending)
+                pending = []
+            else:
+                report.notes.append(f"unexpected chunk type {kind} at byte {at:,}; read stops there")
+                return
+        if size < BLOCK:
+            if block[pos:].strip(b"\0"):
+                _torn(report, block_start + pos, "the file ends inside a chunk header")
+                return
+            break
+        block_start += BLOCK
+    if pending:
+        _torn(report, pending_start, "the last record is incomplete (still being written, or cut)")
+
+
+def _torn(report: ReadReport, at: int, why: str) -> None:
+    report.notes.append(f"{why} at byte {at:,}; read up to byte {report.end_offset:,}")
+
+
+def _rest_is_zero(f: BinaryIO, block: bytes, pos: int) -> bool:
+    if block[pos:].strip(b"\0"):
+        return False
+    here = f.tell()
+    try:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                return True
+            if chunk.strip(b"\0"):
+                return False
+    finally:
+        f.seek(here)
