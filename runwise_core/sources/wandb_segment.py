@@ -50,6 +50,7 @@ class Segment:
 def merge(segments: list[Segment]) -> Run:
     """One Run from the folders of one run id, oldest first."""
     segments = sorted(segments, key=lambda s: (s.start_time or 0.0, s.folder.name))
+    _align_steps(segments)
     newest = segments[-1]
     first = segments[0]
     config: dict[str, Any] = {}
@@ -61,7 +62,7 @@ def merge(segments: list[Segment]) -> Run:
         config.update(seg.config)
         summary.update(seg.summary)
         non_scalar.update(seg.non_scalar)
-        notes.extend(f"{seg.folder.name}: {n}" for n in seg.read_notes)
+        notes.extend(f"{seg.folder.name}: {n}" if len(segments) > 1 else n for n in seg.read_notes)
         console.extend(seg.console)
     metrics = _merge_series([s.metrics for s in segments])
     system = _merge_series([s.system for s in segments])
@@ -95,10 +96,51 @@ def merge(segments: list[Segment]) -> Run:
         timestamps=timestamps,
         system=system,
         console_tail=console[-CONSOLE_TAIL_LINES:],
-        read_notes=notes if len(segments) > 1 else list(first.read_notes),
+        read_notes=notes,
         segments=len(segments),
     )
     return run
+
+
+def _align_steps(segments: list[Segment]) -> None:
+    """Make a resumed run's steps one increasing axis, in place.
+
+    Online, wandb continues ``_step`` where the run stopped. Offline it cannot ask the server
+    and restarts at 0: such a segment is shifted to follow the previous one. A segment that
+    starts inside the steps already seen (a run resumed from an earlier checkpoint with
+    explicit steps) rewinds: the earlier points from that step on are dropped, as W&B does.
+    """
+    last: int | None = None
+    for i, seg in enumerate(segments):
+        first = _first_step(seg)
+        if i and first is not None and last is not None:
+            if first == 0 and last > 0:
+                shift = last + 1
+                seg.metrics = {k: Series(v.steps + shift, v.values) for k, v in seg.metrics.items()}
+                if seg.timestamps is not None:
+                    seg.timestamps = Series(seg.timestamps.steps + shift, seg.timestamps.values)
+                seg.read_notes.append(f"step counter restarted at 0 (offline resume); steps shifted by {shift:,}")
+                first += shift
+            elif first <= last:
+                for earlier in segments[:i]:
+                    earlier.metrics = {k: _before(v, first) for k, v in earlier.metrics.items()}
+                    if earlier.timestamps is not None:
+                        earlier.timestamps = _before(earlier.timestamps, first)
+                seg.read_notes.append(f"resumed at step {first:,}, before the previous last step {last:,}: "
+                                      "the earlier points from there on are replaced")
+        seg_last = max((m.last_step for m in seg.metrics.values() if len(m)), default=None)
+        if seg_last is not None:
+            last = seg_last if last is None else max(last, seg_last)
+
+
+def _first_step(seg: Segment) -> int | None:
+    firsts = [m.first_step for m in seg.metrics.values() if len(m)]
+    return min(firsts) if firsts else None
+
+
+def _before(series: Series, step: int) -> Series:
+    keep = series.steps < step
+    return Series(series.steps[keep], series.values[keep])
 
 
 def _merge_series(parts: list[dict[str, Series]]) -> dict[str, Series]:
