@@ -115,6 +115,10 @@ class _Decoder:
                 self._other(sub, step, leaf)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             self.cols.add(key, step, float(value))
+        elif isinstance(value, str) and key.endswith("._type"):
+            # wandb 0.2x+ logs media (histograms, tables, images) as nested keys under one
+            # parent; the parent is the non-scalar, its fields are folded away by merge().
+            self.seg.non_scalar[key[: -len("._type")]] = kind_of({"_type": value})
         elif value is not None:
             self.seg.non_scalar.setdefault(key, kind_of(value))
         else:

@@ -39,7 +39,8 @@ def is_legacy(folder: Path) -> bool:
     return any(wandb_legacy.legacy_file(folder, n).exists() for n in (wandb_legacy.HISTORY, "wandb-metadata.json"))
 
 
-def _folder_time(stamp: str) -> float:
+def folder_time(stamp: str) -> float:
+    """The local time a run folder's name carries (when ``wandb.init`` created it)."""
     try:
         return time.mktime(time.strptime(stamp, "%Y%m%d_%H%M%S"))
     except (ValueError, OverflowError):
@@ -64,7 +65,7 @@ class WandbFolderSource:
             if binary_log(path, run_id) is None and not is_legacy(path):
                 continue
             subdirs.remove(sub)  # a run folder holds no further runs
-            refs.append(RunRef(NAME, run_id, (path,), _folder_time(stamp)))
+            refs.append(RunRef(NAME, run_id, (path,), folder_time(stamp)))
         return refs
 
     def load(self, ref: RunRef) -> Run:
@@ -85,8 +86,13 @@ class WandbFolderSource:
     def _segment(path: Path, run_id: str) -> Segment:
         log = binary_log(path, run_id)
         if log is not None:
-            return wandb_binary.read_segment(path, log, run_id)
-        return wandb_legacy.read_segment(path, run_id)
+            seg = wandb_binary.read_segment(path, log, run_id)
+        else:
+            seg = wandb_legacy.read_segment(path, run_id)
+        match = RUN_DIR.match(path.name)
+        if match:
+            seg.folder_time = folder_time(match.group(1)) or None
+        return seg
 
 
 SOURCE = WandbFolderSource()

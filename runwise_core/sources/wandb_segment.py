@@ -45,6 +45,7 @@ class Segment:
     system: dict[str, Series] = field(default_factory=dict)
     console: list[str] = field(default_factory=list)
     read_notes: list[str] = field(default_factory=list)
+    folder_time: float | None = None  # the time in the folder's name: when wandb.init ran
 
 
 def merge(segments: list[Segment]) -> Run:
@@ -69,8 +70,15 @@ def merge(segments: list[Segment]) -> Run:
     stamps = [s.timestamps for s in segments if s.timestamps is not None]
     timestamps = _concat(stamps) if stamps else None
     last_steps = [m.last_step for m in metrics.values() if len(m)]
+    _fold_media(metrics, non_scalar)
     for key in non_scalar.keys() & metrics.keys():
         del non_scalar[key]  # a key with numbers is a metric, even if some rows were not
+    # A killed wandb 0.2x+ process may leave a log with no record at all (its service had
+    # not flushed): the folder's name still says when the run started.
+    start_time = first.start_time if first.start_time is not None else first.folder_time
+    last_activity = max((s.last_activity for s in segments if s.last_activity is not None), default=None)
+    if last_activity is None:
+        last_activity = newest.start_time if newest.start_time is not None else newest.folder_time
     run = Run(
         id=newest.run_id,
         name=next((s.name for s in reversed(segments) if s.name), newest.run_id),
@@ -81,12 +89,12 @@ def merge(segments: list[Segment]) -> Run:
         tags=next((s.tags for s in reversed(segments) if s.tags), ()),
         notes=next((s.notes for s in reversed(segments) if s.notes), None),
         config=config,
-        start_time=first.start_time,
+        start_time=start_time,
         runtime_s=newest.runtime_s,
         exit_code=newest.exit_code,
         exited=newest.exited,
         records_exits=True,
-        last_activity=max((s.last_activity for s in segments if s.last_activity is not None), default=None),
+        last_activity=last_activity,
         last_step=max(last_steps) if last_steps else None,
         rows=sum(s.rows for s in segments),
         total_steps=_total_steps(config),
@@ -100,6 +108,18 @@ def merge(segments: list[Segment]) -> Run:
         segments=len(segments),
     )
     return run
+
+
+def _fold_media(metrics: dict[str, Series], non_scalar: dict[str, str]) -> None:
+    """Drop the fields of media values (``weights.bins``, ``samples.nrows``): the media key
+    itself is listed as non-scalar, and its bookkeeping numbers are not metrics."""
+    parents = [k for k, kind in non_scalar.items() if kind not in ("string", "list", "null", "bool", "dict")]
+    if not parents:
+        return
+    prefixes = tuple(p + "." for p in parents)
+    for table in (metrics, non_scalar):
+        for key in [k for k in table if k.startswith(prefixes)]:
+            del table[key]
 
 
 def _align_steps(segments: list[Segment]) -> None:
