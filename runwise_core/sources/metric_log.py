@@ -16,9 +16,10 @@ Contract:
 * Non-numeric columns are listed in ``Run.non_scalar``; damaged lines are skipped with a
   note (see :mod:`.line_records`).
 
-A split file is several runs behind one :class:`RunRef`: :meth:`MetricLogSource.load_all`
-returns all of them; :meth:`MetricLogSource.load` returns the part named by a ``#k`` suffix
-of ``ref.id`` and, without one, the newest part.
+Discovery emits one :class:`RunRef` per appended run (ids ``<stem>-<hash6>#k``, found by a
+fast step-only pass, :mod:`.log_parts`); :meth:`MetricLogSource.load` returns the part named by
+the ``#k`` suffix and, for an id without one (the file grew a second run since the scan), the
+newest part. :meth:`MetricLogSource.load_all` and :func:`load_file` return every part.
 """
 
 from __future__ import annotations
@@ -36,10 +37,9 @@ from .base import RunRef
 from .lightning_csv import is_lightning_folder
 from .line_records import read_csv, read_jsonl
 from .local_run import exitless_run, newest_mtime, path_id
+from .log_parts import STEP_KEYS, count_parts, restarts, split_key
 from .row_table import DamageLog, RowTable
 
-#: Step column names, in order of preference (matched case-insensitively).
-STEP_KEYS = ("step", "_step", "global_step", "iteration", "iter", "epoch")
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".txt", ".log")
 CSV_SUFFIXES = (".csv",)
 _METRIC_WORD = re.compile(
@@ -109,6 +109,7 @@ class _Part:
 
 
 def _choose_step_key(table: RowTable) -> str | None:
+    """The first step name whose values are all finite integers (a fractional epoch is not)."""
     by_lower = {k.lower(): k for k in reversed(table.keys())}
     for cand in STEP_KEYS:
         key = by_lower.get(cand)
@@ -120,20 +121,18 @@ def _choose_step_key(table: RowTable) -> str | None:
     return None
 
 
-def _split(table: RowTable, step_key: str, notes: list[str]) -> list[_Part]:
-    """Cut where the step goes back to (or below) the start of the current part."""
-    rows, values = table.column(step_key)
-    cuts: list[int] = []
-    start = values[0]
-    for i in np.flatnonzero(values[1:] < values[:-1]) + 1:
-        if values[i] <= start:
-            cuts.append(int(rows[i]))
-            start = values[i]
-        else:
-            notes.append(f"{step_key} goes back from {values[i - 1]:.0f} to {values[i]:.0f} "
-                         f"at line {table.lines[rows[i]]} (a resume?); kept in one run")
-    bounds = [0, *cuts, table.n_rows]
-    return [_Part(a, b) for a, b in zip(bounds, bounds[1:])]
+def _split(table: RowTable, notes: list[str]) -> tuple[list[_Part], str | None]:
+    """Cut the rows where a new run begins (:func:`.log_parts.restarts`)."""
+    key = split_key(table.first_keys)
+    if key is None:
+        return [_Part(0, table.n_rows)], None
+    rows, values = table.column(key)
+    cuts, backs = restarts(values)
+    for i in backs:
+        notes.append(f"{key} goes back from {values[i - 1]:g} to {values[i]:g} "
+                     f"at line {table.lines[rows[i]]} (a resume?); kept in one run")
+    bounds = [0, *(int(rows[i]) for i in cuts), table.n_rows]
+    return [_Part(a, b) for a, b in zip(bounds, bounds[1:])], key
 
 
 def _read(path: Path, kind: str) -> tuple[RowTable, list[str]]:
@@ -162,11 +161,11 @@ def _runs(path: Path, kind: str, run_id: str, name: str) -> list[Run]:
     step_key = _choose_step_key(table)
     if step_key is None:
         steps = np.arange(table.n_rows, dtype=np.int64)
-        notes.append(f"no step column ({', '.join(STEP_KEYS)}): steps are row numbers from 0")
-        parts = [_Part(0, table.n_rows)]
+        notes.append(f"no step column ({', '.join(STEP_KEYS)}) with whole numbers: "
+                     "steps are row numbers from 0")
     else:
         steps = table.row_steps(step_key)
-        parts = _split(table, step_key, notes)
+    parts, cut_key = _split(table, notes)
     non_scalar = table.non_scalar()
     runs: list[Run] = []
     for k, part in enumerate(parts, start=1):
@@ -182,7 +181,7 @@ def _runs(path: Path, kind: str, run_id: str, name: str) -> list[Run]:
         if len(parts) > 1:
             first, last = table.lines[part.lo], table.lines[part.hi - 1]
             run.read_notes.append(
-                f"{path.name} holds {len(parts)} runs appended ({step_key} restarts); this is "
+                f"{path.name} holds {len(parts)} runs appended ({cut_key} restarts); this is "
                 f"part {k} of {len(parts)}, lines {first}-{last}")
             if k < len(parts):
                 run.last_activity = None  # a later run follows: this one is not running
@@ -216,18 +215,25 @@ class MetricLogSource:
             if not _is_candidate(folder, fname, files):
                 continue
             path = folder / fname
-            if sniff(path) is None:
+            kind = sniff(path)
+            if kind is None:
                 continue
-            refs.append(RunRef(source=self.name, id=path_id(path.stem, path), paths=(path,),
-                               sort_time=newest_mtime([path]) or 0.0,
-                               name_hint=f"{folder.name}/{fname}"))
+            run_id, name = path_id(path.stem, path), f"{folder.name}/{fname}"
+            mtime = newest_mtime([path]) or 0.0
+            n = count_parts(path, kind)
+            if n == 1:
+                refs.append(RunRef(self.name, run_id, (path,), mtime, name))
+                continue
+            # one ref per appended run; later parts sort as newer (1 ms apart)
+            refs.extend(RunRef(self.name, f"{run_id}#{k}", (path,), mtime - (n - k) * 1e-3, f"{name}#{k}")
+                        for k in range(1, n + 1))
         return refs
 
     def load_all(self, ref: RunRef) -> list[Run]:
         """Every run in the ref's file (several when runs were appended)."""
         path = ref.paths[0]
-        base = ref.id.split("#", 1)[0]
-        return _runs(path, _kind_for(path), base, ref.name_hint or f"{path.parent.name}/{path.name}")
+        name = (ref.name_hint or f"{path.parent.name}/{path.name}").split("#", 1)[0]
+        return _runs(path, _kind_for(path), ref.id.split("#", 1)[0], name)
 
     def load(self, ref: RunRef) -> Run:
         """The part named by ``#k`` in ``ref.id``, else the newest part (the one that can be

@@ -10,7 +10,7 @@ pass and no per-point Python objects (``array.array``: 16 bytes a point).
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,27 @@ def cell_value(value: Any) -> tuple[float | None, str | None]:
     return None, type(value).__name__
 
 
+#: A JSON list of at most this many numbers is read as one metric per element.
+MAX_LIST_METRICS = 32
+
+
+def json_cells(obj: Mapping[str, Any]) -> Iterator[tuple[str, float | None, str | None]]:
+    """The cells of one JSON object as ``(key, number, kind)``.
+
+    A short list of numbers (DETR's ``test_coco_eval_bbox``: the 12 COCO AP/AR values) is
+    one metric per element, ``key[0]``, ``key[1]``, ...: the numbers an agent asks about
+    (AP) live there. Longer or mixed lists stay one non-scalar ``list`` key.
+    """
+    for key, value in obj.items():
+        key = str(key)
+        if (isinstance(value, list) and 0 < len(value) <= MAX_LIST_METRICS
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)):
+            for i, x in enumerate(value):
+                yield f"{key}[{i}]", float(x), None
+        else:
+            yield (key, *cell_value(value))
+
+
 def csv_cell_value(text: str) -> tuple[float | None, str | None]:
     """Classify one CSV cell: empty is missing, a float literal is a point, else a string."""
     text = text.strip()
@@ -88,6 +109,7 @@ class RowTable:
         self._values: dict[str, array] = {}
         self._kinds: dict[str, str] = {}
         self.lines = array("q")
+        self.first_keys: list[str] = []  # keys with a number in row 0, in file order
 
     @property
     def n_rows(self) -> int:
@@ -105,6 +127,8 @@ class RowTable:
                     self._values[key] = array("d")
                 rows.append(row)
                 self._values[key].append(number)
+                if row == 0:
+                    self.first_keys.append(key)
             elif kind is not None and key not in self._kinds:
                 self._kinds[key] = kind
 
