@@ -1,0 +1,209 @@
+"""Layouts of the metric-level views: keys, history, stats, stability, compare."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..analysis.compare import MISSING
+from ..analysis.downsample import coarsen
+from ..numfmt import fmt
+from ..views import Comparison, History, KeyList, StabilityTable, StatsTable
+from .cells import at, num, pct, signed, step
+from .doc import Code, Doc, Heading, Line, Table
+from .layout_runs import config_value
+
+
+def _who(run_id: str, run_name: str) -> str:
+    return run_id if run_name == run_id else f"{run_id} {run_name}"
+
+
+def _steps(first: int | None, last: int | None) -> str:
+    if first is None:
+        return "-"
+    return step(first) if first == last else f"{step(first)}–{step(last)}"
+
+
+def layout_keys(k: KeyList) -> Doc:
+    title = f"keys of {_who(k.run_id, k.run_name)}: {len(k.keys)} scalar"
+    if k.non_scalar:
+        title += f", {len(k.non_scalar)} non-scalar"
+    title += f" ({step(k.rows)} rows)"
+    blocks: list[Any] = [Heading(title)]
+    if k.keys:
+        with_nf = any(i.non_finite for i in k.keys)
+        header = ("key", "points", "steps") + (("nan/inf",) if with_nf else ())
+        rows = tuple(
+            (i.key, step(i.count), _steps(i.first_step, i.last_step)) + ((step(i.non_finite),) if with_nf else ())
+            for i in k.keys
+        )
+        blocks.append(Table(header, rows, "lrrr", "keys", "list a prefix with `runwise keys ID PREFIX`"))
+    elif not k.non_scalar:
+        blocks.append(Line("no metric keys: the run logged no history"))
+    if k.non_scalar:
+        blocks.append(Line("non-scalar: " + ", ".join(f"{key} ({kind})" for key, kind in k.non_scalar)))
+    return Doc(tuple(blocks))
+
+
+def _csv_num(x: float) -> str:
+    return fmt(x)
+
+
+def _key_facts(kh: Any) -> str:
+    st = kh.stats
+    parts = [f"{kh.key}: {step(st.count)} points, steps {_steps(st.first_step, st.last_step)}"]
+    if st.count:
+        parts.append(f"first {num(kh.points.values[0])} · last {at(st.final, st.final_step)}")
+        parts.append(f"min {at(st.min, st.min_step)} · max {at(st.max, st.max_step)}")
+    return " · ".join(parts)
+
+
+def _non_finite_line(kh: Any, limit: int = 20) -> str | None:
+    st = kh.stats
+    if not st.non_finite:
+        return None
+    pts = [f"{fmt(v)}@{step(int(s))}" for s, v in zip(kh.non_finite.steps[:limit], kh.non_finite.values[:limit])]
+    more = st.non_finite - len(pts)
+    return f"non-finite {kh.key}: {st.non_finite} points: " + ", ".join(pts) + (f" and {more} more" if more else "")
+
+
+def layout_history(h: History, factor: int = 1, force_grid: bool = False) -> Doc:
+    """The exact table when every point fits, else the shared step grid (coarsened by
+    ``factor`` to fit a budget: merging rows keeps each row's true min and max)."""
+    keys = ", ".join(kh.key for kh in h.keys)
+    blocks: list[Any] = []
+    exact = h.exact and not force_grid and factor == 1
+    if exact:
+        blocks.append(Heading(f"history of {_who(h.run_id, h.run_name)}: every point of {keys}"))
+    else:
+        grids = [coarsen(kh.grid, factor) for kh in h.keys]
+        width = grids[0].width if grids else h.width
+        blocks.append(Heading(
+            f"history of {_who(h.run_id, h.run_name)}: {keys} downsampled to rows of {step(width)} steps "
+            f"(row = bucket start step; min,max over the bucket, so spikes stay visible)"))
+    for kh in h.keys:
+        blocks.append(Line(_key_facts(kh)))
+        nf = _non_finite_line(kh)
+        if nf:
+            blocks.append(Line(nf))
+    hint = "zoom in with --steps FROM:TO or fewer -k keys"
+    if exact:
+        steps = h.union_steps()
+        cols = []
+        for kh in h.keys:
+            idx = np.searchsorted(kh.points.steps, steps)
+            idx_c = np.minimum(idx, max(len(kh.points) - 1, 0))
+            present = (idx < len(kh.points)) & (kh.points.steps[idx_c] == steps) if len(kh.points) else np.zeros(
+                steps.size, dtype=bool)
+            cols.append((present, kh.points.values[idx_c] if len(kh.points) else np.zeros(steps.size)))
+        lines = []
+        for r, s in enumerate(steps):
+            cells = [str(int(s))] + [_csv_num(v[r]) if p[r] else "" for p, v in cols]
+            lines.append(",".join(cells))
+        header = ("step," + ",".join(kh.key for kh in h.keys),)
+        blocks.append(Code(tuple(lines), "csv", header, "rows", hint))
+        return Doc(tuple(blocks))
+    grids = [coarsen(kh.grid, factor) for kh in h.keys]
+    starts = np.unique(np.concatenate([g.starts for g in grids])) if grids else np.zeros(0, dtype=np.int64)
+    cols = []
+    for g in grids:
+        pos = np.searchsorted(g.starts, starts)
+        pos_c = np.minimum(pos, max(g.starts.size - 1, 0))
+        present = (pos < g.starts.size) & (g.starts[pos_c] == starts) if g.starts.size else np.zeros(
+            starts.size, dtype=bool)
+        cols.append((present, g.min[pos_c] if g.starts.size else None, g.max[pos_c] if g.starts.size else None))
+    lines = []
+    for r, s in enumerate(starts):
+        cells = [str(int(s))]
+        for present, mn, mx in cols:
+            if present[r]:
+                cells += [_csv_num(mn[r]), _csv_num(mx[r])]
+            else:
+                cells += ["", ""]
+        lines.append(",".join(cells))
+    header = ("step," + ",".join(f"{kh.key}.min,{kh.key}.max" for kh in h.keys),)
+    blocks.append(Code(tuple(lines), "csv", header, "rows", hint))
+    return Doc(tuple(blocks))
+
+
+def layout_stats(t: StatsTable) -> Doc:
+    scope = "exact over every point" + (
+        f" in steps {t.step_range[0] if t.step_range[0] is not None else ''}:"
+        f"{t.step_range[1] if t.step_range[1] is not None else ''}" if t.step_range else "")
+    title = f"stats of {_who(t.run_id, t.run_name)} ({scope}" + ("; key metrics, -k for others)" if t.picked else ")")
+    rows = tuple(
+        (k, step(s.count), at(s.min, s.min_step), at(s.max, s.max_step), num(s.mean), num(s.final),
+         step(s.non_finite))
+        for k, s in t.rows
+    )
+    return Doc((Heading(title), Table(("key", "n", "min@step", "max@step", "mean", "final", "nan/inf"), rows,
+                                      "lrrrrrr", "keys", "ask for fewer keys with -k")))
+
+
+def layout_stability(t: StabilityTable) -> Doc:
+    title = f"stability of {_who(t.run_id, t.run_name)} (rolling std over a window; Theil-Sen slope per 1k steps)"
+    rows = tuple(
+        (k, s.status.value, step(s.count), step(s.window), num(s.rolling_std_median),
+         pct(None if s.relative_noise is None else 100 * s.relative_noise),
+         signed(s.slope_per_1k), signed(s.recent_slope_per_1k))
+        for k, s in t.rows
+    )
+    header = ("key", "status", "n", "window", "roll.std", "noise", "slope/1k", "last¼ slope/1k")
+    return Doc((Heading(title), Table(header, rows, "llrrrrrr", "keys", "ask for fewer keys with -k")))
+
+
+def _val(v: float | None, used: int | None, exact: bool) -> str:
+    return num(v) if exact or used is None else f"{num(v)}@{step(used)}"
+
+
+def _run_label(b: Any, at_step: int | None) -> str:
+    where = f"@{step(at_step)}" if at_step is not None else f" ({b.state.value}, step {step(b.last_step)})"
+    return f"{b.id}{'' if b.name == b.id else ' ' + b.name}{where}"
+
+
+def layout_compare(c: Comparison) -> Doc:
+    head = f"compare A={_run_label(c.a, c.step_a)} vs B={_run_label(c.b, c.step_b)}"
+    blocks: list[Any] = [Heading(head)]
+    notes = []
+    if c.step_a is not None or c.step_b is not None:
+        notes.append("values at the asked step; value@step where the nearest logged step stood in")
+    else:
+        notes.append("final values")
+    if c.filter:
+        notes.append(f"keys containing {c.filter!r}")
+    if c.threshold_pct is not None:
+        notes.append(f"|change| >= {fmt(c.threshold_pct)}%, {c.hidden_below_threshold} below hidden")
+    blocks.append(Line("; ".join(notes)))
+    header = ("key", "A", "B", "Δ", "%")
+    hint = "narrow with -f TEXT or -t PCT"
+
+    def row(r: Any) -> tuple[str, ...]:
+        return (r.key, _val(r.a, r.a_step, r.a_exact), _val(r.b, r.b_step, r.b_exact), signed(r.delta), pct(r.pct))
+
+    if not c.rows:
+        blocks.append(Line("no metric in common" if not c.hidden_below_threshold else "no metric above the threshold"))
+    elif c.grouped:
+        groups: dict[str, list[Any]] = {}
+        for r in c.rows:
+            groups.setdefault(r.group, []).append(r)
+        for g, rs in groups.items():
+            blocks.append(Table(header, tuple(row(r) for r in rs), "lrrrr", "metrics", hint, title=f"{g or '(no prefix)'}:"))
+    else:
+        blocks.append(Table(header, tuple(row(r) for r in c.rows), "lrrrr", "metrics", hint))
+    if c.only_a:
+        blocks.append(Line(f"only in A ({len(c.only_a)}): " + ", ".join(c.only_a[:10]) + (" …" if len(c.only_a) > 10 else "")))
+    if c.only_b:
+        blocks.append(Line(f"only in B ({len(c.only_b)}): " + ", ".join(c.only_b[:10]) + (" …" if len(c.only_b) > 10 else "")))
+    if c.config_diff is not None:
+        if c.config_diff:
+            rows = tuple(
+                (d.key, "(missing)" if d.a is MISSING else config_value(d.a),
+                 "(missing)" if d.b is MISSING else config_value(d.b))
+                for d in c.config_diff
+            )
+            blocks.append(Table(("config", "A", "B"), rows, "lll", "config keys", "see `runwise config ID`",
+                                title=f"config differences ({len(rows)}):"))
+        else:
+            blocks.append(Line("config: identical"))
+    return Doc(tuple(blocks))

@@ -1,0 +1,145 @@
+"""Layouts of the run-level views: list/find, run summary, live, config, best."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..numfmt import fmt, fmt_duration
+from ..views import BestList, ConfigView, LiveStatus, RunList, RunSummary
+from .cells import at, name, num, step
+from .doc import Code, Doc, Heading, Line, Table
+from .sparkline import sparkline
+
+#: Sparkline width in a run list (each block costs about two tokens).
+LIST_SPARK = 6
+SUMMARY_SPARK = 10
+
+
+def _shape(values: tuple[float, ...], width: int) -> str:
+    if len(values) > width:  # profiles are 10 wide; a list shows fewer blocks
+        step_ = len(values) / width
+        values = tuple(values[int(i * step_)] for i in range(width))
+    return sparkline(values)
+
+
+def layout_run_list(r: RunList) -> Doc:
+    if r.query is not None:
+        title = f"runs matching {r.query!r}: {len(r.rows)}" + (f" of {r.total}" if r.total > len(r.rows) else "")
+    else:
+        title = f"runs: {r.total}, newest first" + (f", showing {len(r.rows)}" if r.total > len(r.rows) else "")
+    if not r.rows:
+        hint = "no run's id, name, group, tags or notes contain it" if r.query is not None else (
+            "no runs found; point --dir (or RUNWISE_DIR) at a folder holding wandb/ or logs")
+        return Doc((Heading(title), Line(hint)))
+    keys = {row.metric for row in r.rows}
+    same_key = len(keys) == 1 and None not in keys
+    metric_header = next(iter(keys)) if same_key else "metric"
+    header = ("id", "name", "state", "step", metric_header, "trend")
+    rows = []
+    for row in r.rows:
+        value = num(row.final) if same_key else (f"{row.metric}={num(row.final)}" if row.metric else "-")
+        trend = f"{_shape(row.shape, LIST_SPARK)} {row.trend.arrow}" if row.trend else ""
+        rows.append((row.id, name(row.name), row.state.value, step(row.last_step), value, trend))
+    return Doc((Heading(title), Table(header, tuple(rows), "lllrrl", "runs", "use -n N")))
+
+
+def _status_line(s: RunSummary) -> str:
+    parts = [f"run {s.id}" + (f" {s.name}" if s.name != s.id else ""), s.state.value]
+    if s.last_step is not None:
+        parts.append(f"step {step(s.last_step)}" + (f"/{step(s.total_steps)}" if s.total_steps else ""))
+    if s.runtime_s is not None:
+        parts.append(fmt_duration(s.runtime_s))
+    if s.exit_code is not None:
+        parts.append(f"exit {s.exit_code}")
+    if s.group:
+        parts.append(f"group {s.group}")
+    if s.tags:
+        parts.append("tags " + ",".join(s.tags))
+    return " · ".join(parts)
+
+
+def anomaly_rows(anomalies: tuple[Any, ...]) -> tuple[tuple[str, ...], ...]:
+    return tuple(
+        (str(getattr(a, "kind", "")), str(getattr(a, "metric", "")), step(getattr(a, "step", None)),
+         str(getattr(a, "message", "")))
+        for a in anomalies
+    )
+
+
+def layout_run_summary(s: RunSummary) -> Doc:
+    blocks: list[Any] = [Heading(_status_line(s))]
+    if s.anomalies:
+        blocks.append(Table((), anomaly_rows(s.anomalies), "llrl", "anomalies",
+                            f"see `runwise run {s.id} -k KEY`", title=f"anomalies ({len(s.anomalies)}):"))
+    if s.metrics:
+        rows = tuple(
+            (m.key, num(m.final), at(m.best, m.best_step) if m.best is not None else "-",
+             f"{sparkline(m.shape)} {m.trend.arrow}")
+            for m in s.metrics
+        )
+        more = f"; {s.other_keys} more: runwise keys {s.id}" if s.picked and s.other_keys else ""
+        blocks.append(Table(("key", "final", "best@step", "trend"), rows, "lrrl", "metrics",
+                            f"pick keys with -k (runwise keys {s.id})",
+                            title=f"{'key metrics' if s.picked else 'metrics'}{more}"))
+    else:
+        blocks.append(Line("no metric history" + (f": {s.read_notes[0]}" if s.read_notes else
+                                                  f" (0 rows logged; exit {s.exit_code})" if s.exit_code else "")))
+    for note in s.read_notes[:2]:
+        blocks.append(Line(f"note: {note}"))
+    return Doc(tuple(blocks))
+
+
+def layout_live(v: LiveStatus) -> Doc:
+    head = f"live {v.id}" + (f" {v.name}" if v.name != v.id else "") + f" · {v.state.value}"
+    if v.step is not None:
+        head += f" · step {step(v.step)}" + (f"/{step(v.total_steps)}" if v.total_steps else "")
+    if v.rate is not None:
+        head += f" · {fmt(v.rate)} steps/s"
+    if v.eta_s is not None:
+        head += f" · ETA {fmt_duration(v.eta_s)}"
+    if v.seconds_since_activity is not None:
+        head += f" · last log {fmt_duration(v.seconds_since_activity)} ago"
+    blocks: list[Any] = [Heading(head)]
+    if not v.is_running:
+        blocks.append(Line("no run is running; showing the newest run"))
+    if v.values:
+        blocks.append(Table(("key", "value", "step"),
+                            tuple((x.key, num(x.value), step(x.step)) for x in v.values), "lrr", "metrics",
+                            f"runwise run {v.id}", title="latest values:"))
+    if v.console:
+        blocks.append(Code(tuple(v.console), "text", what="console lines", hint="", title="console:"))
+    return Doc(tuple(blocks))
+
+
+def config_value(v: Any) -> str:
+    if isinstance(v, float):
+        return fmt(v)
+    if isinstance(v, str):
+        return v if len(v) <= 80 else v[:79] + "…"
+    text = repr(v)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def layout_config(c: ConfigView) -> Doc:
+    title = f"config of {c.run_id}" + (f" {c.run_name}" if c.run_name != c.run_id else "") + f": {len(c.items)} keys"
+    if c.filter:
+        title += f" matching {c.filter!r}"
+    if not c.items:
+        return Doc((Heading(title), Line("no config recorded" if not c.filter else "no key matches")))
+    rows = tuple((k, config_value(v)) for k, v in c.items)
+    return Doc((Heading(title), Table(("key", "value"), rows, "ll", "keys", "narrow with -f TEXT")))
+
+
+def layout_best(b: BestList) -> Doc:
+    way = "highest" if b.higher_is_better else "lowest"
+    why = {"flag": "as asked", "role": "by the key's role", "default": "default; --max for higher-is-better"}[
+        b.direction_from]
+    title = f"best {b.metric} ({way} first, {why}): {len(b.rows)} runs"
+    if b.without_metric:
+        title += f", {b.without_metric} without it"
+    rows = tuple(
+        (r.id, name(r.name), r.state.value, at(r.best, r.best_step), num(r.final), step(r.last_step))
+        for r in b.rows
+    )
+    return Doc((Heading(title), Table(("id", "name", "state", "best@step", "final", "last step"), rows,
+                                      "lllrrr", "runs", "use -n N")))

@@ -1,0 +1,29 @@
+"""Sparklines: a metric's shape in a few block characters (▁▂▃▄▅▆▇█)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+#: Stands for a slice holding no finite value (all NaN / Inf).
+NON_FINITE = "×"
+
+
+def sparkline(values: Sequence[float]) -> str:
+    """One block per value, scaled between the finite min and max; a constant series is a
+    flat low line; non-finite values show as ``×``. Empty input gives an empty string."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return NON_FINITE * len(values)
+    lo, hi = min(finite), max(finite)
+    span = hi - lo
+    out = []
+    for v in values:
+        if not math.isfinite(v):
+            out.append(NON_FINITE)
+        elif span <= 0:
+            out.append(BLOCKS[0])
+        else:
+            out.append(BLOCKS[min(int((v - lo) / span * len(BLOCKS)), len(BLOCKS) - 1)])
+    return "".join(out)
