@@ -1,0 +1,368 @@
+"""The ``runwise`` command: parse, call the catalog and one view, render, print.
+
+Thin on purpose: every fact comes from :mod:`runwise_core.views` and every character of
+output from :mod:`runwise_core.render`, so the MCP server says exactly the same things.
+Errors a user can cause (:class:`~runwise_core.errors.RunwiseError`) print one message on
+stderr and exit 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from runwise_core import views
+from runwise_core.catalog import Catalog
+from runwise_core.errors import RunwiseError, UsageError
+from runwise_core.model import Run, RunState
+from runwise_core.render import FORMATS, render
+from runwise_core.settings import Settings, load_settings
+
+PROG = "runwise"
+
+EXAMPLES: dict[str, str] = {
+    "list": "runwise list\n  runwise list -n 5 --state running\n  runwise list --format json",
+    "latest": "runwise latest\n  runwise latest -k loss,val_loss\n  runwise latest --no-anomalies --format md",
+    "run": "runwise run 3xk9q2ab\n  runwise run my-run-name -k 'train/*'",
+    "keys": "runwise keys\n  runwise keys 3xk9q2ab\n  runwise keys 3xk9q2ab -f val",
+    "live": "runwise live\n  runwise live --format json",
+    "history": "runwise history -k loss,val_loss\n  runwise history 3xk9q2ab -k loss --samples 100\n"
+               "  runwise history -k loss --steps 40000:60000",
+    "stats": "runwise stats -k loss,val_loss\n  runwise stats 3xk9q2ab --steps 0:10000",
+    "stability": "runwise stability -k loss,val_loss\n  runwise stability 3xk9q2ab --window 50",
+    "compare": "runwise compare A B\n  runwise compare A B -f val -t 5\n  runwise compare A B -g -d\n"
+               "  runwise compare A@50000 B@50000",
+    "config": "runwise config\n  runwise config 3xk9q2ab -f lr",
+    "best": "runwise best val_loss\n  runwise best val/acc --max -n 3",
+    "find": "runwise find baseline\n  runwise find lr-sweep -n 5",
+    "local": "runwise local\n  runwise local logs/metrics.jsonl --keys\n"
+             "  runwise local logs/metrics.jsonl --history -k loss,val_loss\n"
+             "  runwise local logs/metrics.jsonl --stats -k loss",
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that exits 1 (runwise's one error code) and names the help to read."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _common(suppress: bool) -> argparse.ArgumentParser:
+    """Options every command takes, before or after the command name."""
+    d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--dir", default=d(None), metavar="PATH",
+                   help="folder holding wandb/ or training logs (env RUNWISE_DIR; default: current folder)")
+    p.add_argument("--format", choices=FORMATS, default=d("text"), help="output format (default: text)")
+    p.add_argument("--max-tokens", type=int, default=d(None), metavar="N",
+                   help="never print more than about N tokens; trims and says what it left out")
+    return p
+
+
+def _keys_arg(p: argparse.ArgumentParser, help_: str = "comma-separated metric keys (exact, or globs like 'train/*')") -> None:
+    p.add_argument("-k", "--keys", default=None, metavar="KEYS", help=help_)
+
+
+def _steps_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--steps", default=None, metavar="FROM:TO", help="only steps in this range (either end may be empty)")
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog=PROG, parents=[_common(False)], formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="How is training going? Token-efficient views of ML training runs (W&B, local logs).",
+        epilog="Zoom in: list -> latest/run -> keys -> history/stats -> compare.\n"
+               "Examples:\n  runwise list\n  runwise latest\n  runwise keys\n  runwise history -k loss\n"
+               "  runwise compare A B -t 5",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    common = _common(True)
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_, description=help_, parents=[common],
+                              formatter_class=argparse.RawDescriptionHelpFormatter,
+                              epilog="examples:\n  " + EXAMPLES[name])
+
+    p = add("list", "one line per run, newest first: id, name, state, step, main metric, trend")
+    p.add_argument("-n", "--limit", type=int, default=10, help="show at most N runs (default 10)")
+    p.add_argument("--state", choices=[s.value for s in RunState], default=None, help="only runs in this state")
+
+    for name, help_ in (("latest", "summarize the newest run: status, anomalies, key metrics"),
+                        ("run", "summarize one run: status, anomalies, key metrics")):
+        p = add(name, help_)
+        if name == "run":
+            p.add_argument("run", metavar="ID", help="run id, unique id prefix, display name, or 'latest'")
+        _keys_arg(p)
+        p.add_argument("--no-anomalies", action="store_true", help="skip anomaly detection")
+
+    p = add("keys", "every metric key with its point count and step range (call before history)")
+    p.add_argument("run", nargs="?", default="latest", metavar="ID", help="run (default: latest)")
+    p.add_argument("-f", "--filter", default=None, metavar="TEXT", help="only keys containing TEXT")
+
+    add("live", "the newest running run: step, steps/s, ETA, latest values, console tail")
+
+    p = add("history", "metric history as CSV; downsampling keeps every spike and NaN")
+    p.add_argument("run", nargs="?", default="latest", metavar="ID", help="run (default: latest)")
+    _keys_arg(p)
+    p.add_argument("--samples", type=int, default=views.DEFAULT_SAMPLES, metavar="N",
+                   help=f"values per key (default {views.DEFAULT_SAMPLES}, at most {views.MAX_SAMPLES})")
+    _steps_arg(p)
+
+    p = add("stats", "exact statistics per key: count, min/max with steps, mean, final, NaN/Inf")
+    p.add_argument("run", nargs="?", default="latest", metavar="ID", help="run (default: latest)")
+    _keys_arg(p)
+    _steps_arg(p)
+
+    p = add("stability", "rolling std, robust slope per 1k steps, stable/moderate/noisy")
+    p.add_argument("run", nargs="?", default="latest", metavar="ID", help="run (default: latest)")
+    _keys_arg(p)
+    p.add_argument("--window", type=int, default=None, metavar="N", help="rolling window in points (default ~5%%)")
+    _steps_arg(p)
+
+    p = add("compare", "two runs side by side: values, delta, % change; A@STEP compares at a step")
+    p.add_argument("a", metavar="A[@STEP]", help="first run, optionally at a step (50000, 50k)")
+    p.add_argument("b", metavar="B[@STEP]", help="second run, optionally at a step")
+    _keys_arg(p)
+    p.add_argument("-f", "--filter", default=None, metavar="TEXT", help="only keys containing TEXT (e.g. val)")
+    p.add_argument("-t", "--threshold", type=float, default=None, metavar="PCT",
+                   help="only metrics whose change is at least PCT percent")
+    p.add_argument("-g", "--group", action="store_true", help="group metrics by prefix (train/, val/)")
+    p.add_argument("-d", "--config-diff", action="store_true", help="also show config differences")
+
+    p = add("config", "a run's config (hyperparameters), flattened")
+    p.add_argument("run", nargs="?", default="latest", metavar="ID", help="run (default: latest)")
+    p.add_argument("-f", "--filter", default=None, metavar="TEXT", help="only keys containing TEXT")
+
+    p = add("best", "rank runs by the best value each reached for a metric")
+    p.add_argument("metric", metavar="METRIC", help="metric key, e.g. val_loss")
+    way = p.add_mutually_exclusive_group()
+    way.add_argument("--max", dest="higher", action="store_const", const=True, default=None,
+                     help="higher is better (default: from the key: loss lower, accuracy higher)")
+    way.add_argument("--min", dest="higher", action="store_const", const=False, help="lower is better")
+    p.add_argument("-n", "--limit", type=int, default=10, help="show at most N runs (default 10)")
+
+    p = add("find", "runs whose id, name, tag, group or notes contain TEXT")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("-n", "--limit", type=int, default=10, help="show at most N runs (default 10)")
+
+    p = add("local", "local metric logs (JSONL/CSV): list them, or read one FILE")
+    p.add_argument("file", nargs="?", default=None, metavar="FILE",
+                   help="a metric log; FILE#N picks the N-th of several appended runs")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--keys", dest="what", action="store_const", const="keys", help="list its keys")
+    what.add_argument("--history", dest="what", action="store_const", const="history", help="its history")
+    what.add_argument("--stats", dest="what", action="store_const", const="stats", help="its statistics")
+    what.add_argument("--stability", dest="what", action="store_const", const="stability", help="its stability")
+    p.add_argument("-k", dest="keys", default=None, metavar="KEYS", help="comma-separated metric keys")
+    p.add_argument("--samples", type=int, default=views.DEFAULT_SAMPLES, metavar="N", help="history values per key")
+    _steps_arg(p)
+    p.add_argument("--no-anomalies", action="store_true", help="skip anomaly detection")
+    return parser
+
+
+# -- argument parsing helpers ------------------------------------------------------------------
+
+_STEP_RE = re.compile(r"^(\d+(?:\.\d+)?)([kKmM]?)$")
+
+
+def parse_step(text: str) -> int:
+    """``50000``, ``50_000``, ``50k``, ``1.5M`` -> an integer step."""
+    m = _STEP_RE.match(text.replace("_", "").replace(",", ""))
+    if not m:
+        raise UsageError(f"not a step: {text!r} (use a number like 50000 or 50k)")
+    scale = {"": 1, "k": 1_000, "m": 1_000_000}[m.group(2).lower()]
+    return int(round(float(m.group(1)) * scale))
+
+
+def parse_run_at(text: str) -> tuple[str, int | None]:
+    """``abc123@50000`` -> (``abc123``, 50000); no ``@`` -> (text, None)."""
+    if "@" in text:
+        sel, _, at = text.rpartition("@")
+        if sel and _STEP_RE.match(at.replace("_", "").replace(",", "")):
+            return sel, parse_step(at)
+    return text, None
+
+
+def parse_range(text: str | None) -> tuple[int | None, int | None] | None:
+    """``FROM:TO`` with either end optional -> a step range; None stays None."""
+    if text is None:
+        return None
+    if ":" not in text:
+        raise UsageError(f"--steps takes FROM:TO (got {text!r}), e.g. 40000:60000 or :1000")
+    lo, _, hi = text.partition(":")
+    rng = (parse_step(lo) if lo.strip() else None, parse_step(hi) if hi.strip() else None)
+    if rng[0] is not None and rng[1] is not None and rng[0] > rng[1]:
+        raise UsageError(f"--steps {text}: FROM is after TO")
+    return rng
+
+
+def split_keys(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    if not keys:
+        raise UsageError("-k needs at least one key; run `runwise keys` to list them")
+    return keys
+
+
+# -- progress ------------------------------------------------------------------------------------
+
+class Progress:
+    """Says "reading runs…" on stderr when a read takes over a second and stderr is a terminal;
+    silent otherwise, so pipes and agents see clean output."""
+
+    def __init__(self, delay_s: float = 1.0) -> None:
+        self._shown = False
+        self._timer: threading.Timer | None = None
+        if sys.stderr.isatty():
+            self._timer = threading.Timer(delay_s, self._show)
+            self._timer.daemon = True
+
+    def _show(self) -> None:
+        self._shown = True
+        sys.stderr.write("runwise: reading runs…\r")
+        sys.stderr.flush()
+
+    def __enter__(self) -> "Progress":
+        if self._timer is not None:
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+def _catalog(args: argparse.Namespace) -> Catalog:
+    root = args.dir or os.environ.get("RUNWISE_DIR") or "."
+    path = Path(root).expanduser()
+    if not path.exists():
+        raise UsageError(f"--dir {root}: no such folder")
+    return Catalog([path])
+
+
+def _one(cat: Catalog, selector: str) -> Run:
+    return cat.load(cat.select(selector))
+
+
+def _local_run(file: str) -> Run:
+    from runwise_core.sources.metric_log import load_file
+
+    path, part = Path(file), None
+    if not path.exists() and "#" in file:
+        base, _, n = file.rpartition("#")
+        if n.isdigit():
+            path, part = Path(base), int(n)
+    runs = load_file(path)
+    if part is None:
+        return runs[-1]
+    if not 1 <= part <= len(runs):
+        raise UsageError(f"{path} holds {len(runs)} run(s); use {path}#1 to {path}#{len(runs)}")
+    return runs[part - 1]
+
+
+def compute(args: argparse.Namespace, settings: Settings) -> Any:
+    """The one view result the command asks for."""
+    cmd = args.command
+    keys = split_keys(getattr(args, "keys", None))
+    if cmd == "local":
+        if args.file is None:
+            cat = _catalog(args)
+            runs = [cat.load(r) for r in cat.refs() if r.source == "metric-log"]
+            return views.list_view(runs, settings=settings)
+        run = _local_run(args.file)
+        what = args.what
+        if what == "keys":
+            return views.keys_view(run)
+        if what == "history":
+            return views.history_view(run, keys, args.samples, parse_range(args.steps), settings)
+        if what == "stats":
+            return views.stats_view(run, keys, parse_range(args.steps), settings)
+        if what == "stability":
+            return views.stability_view(run, keys, None, parse_range(args.steps), settings)
+        return views.run_view(run, keys, anomalies=not args.no_anomalies, settings=settings)
+    cat = _catalog(args)
+    if cmd == "list":
+        state = RunState(args.state) if args.state else None
+        runs = cat.runs() if state else cat.runs(args.limit)
+        result = views.list_view(runs, args.limit, state, settings=settings)
+        if state is None and len(cat.refs()) > result.total:
+            result = views.RunList(result.rows, len(cat.refs()))
+        return result
+    if cmd in ("latest", "run"):
+        run = _one(cat, "latest" if cmd == "latest" else args.run)
+        return views.run_view(run, keys, anomalies=not args.no_anomalies, settings=settings)
+    if cmd == "keys":
+        return views.keys_view(_one(cat, args.run), args.filter)
+    if cmd == "live":
+        run = cat.latest_running()
+        if run is None:
+            run = _one(cat, "latest")
+        return views.live_view(run, settings=settings)
+    if cmd == "history":
+        return views.history_view(_one(cat, args.run), keys, args.samples, parse_range(args.steps), settings)
+    if cmd == "stats":
+        return views.stats_view(_one(cat, args.run), keys, parse_range(args.steps), settings)
+    if cmd == "stability":
+        return views.stability_view(_one(cat, args.run), keys, args.window, parse_range(args.steps), settings)
+    if cmd == "compare":
+        sel_a, step_a = parse_run_at(args.a)
+        sel_b, step_b = parse_run_at(args.b)
+        return views.compare_view(_one(cat, sel_a), _one(cat, sel_b), step_a, step_b, keys, args.filter,
+                                  args.threshold, args.group, args.config_diff, settings=settings)
+    if cmd == "config":
+        return views.config_view(_one(cat, args.run), args.filter)
+    if cmd == "best":
+        return views.best_view(cat.runs(), args.metric, args.higher, args.limit)
+    if cmd == "find":
+        return views.find_view(cat.runs(), args.text, args.limit, settings=settings)
+    raise UsageError(f"unknown command {cmd!r}")  # pragma: no cover - argparse rejects it first
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 success, 1 any error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 1
+    try:
+        if args.max_tokens is not None and args.max_tokens < 1:
+            raise UsageError(f"--max-tokens must be positive (got {args.max_tokens})")
+        for name in ("limit",):
+            if getattr(args, name, None) is not None and getattr(args, name) < 1:
+                raise UsageError(f"-n must be at least 1 (got {getattr(args, name)})")
+        settings = load_settings(args.dir or os.environ.get("RUNWISE_DIR") or ".")
+        with Progress():
+            result = compute(args, settings)
+        text = render(result, args.format, args.max_tokens)
+    except RunwiseError as err:
+        sys.stderr.write(f"{PROG}: {err}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: interrupted\n")
+        return 130
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `runwise history | head`: the reader left; not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
