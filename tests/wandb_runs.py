@@ -80,6 +80,13 @@ elif scenario == "wide":
     for i in range(5):
         log({f"layer_{k:03d}/act": k + i / 10 for k in range(300)})
     run.finish()
+elif scenario == "live":
+    run = wandb.init(project="rw-tests", dir=root, name="live-run", config={"max_steps": 2000})
+    truth.update(id=run.id)
+    for i in range(2000):
+        log({"loss": 5.0 / (1 + i), "tokens_per_sec": 1000.0 + i % 10})
+        time.sleep(0.004)
+    run.finish()
 elif scenario == "console":
     run = wandb.init(project="rw-tests", dir=root, name="console")
     truth.update(id=run.id)
@@ -97,6 +104,15 @@ def wandb_env() -> dict[str, str]:
     env.update(WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DISABLE_GIT="true", WANDB_CONSOLE="wrap")
     env.pop("WANDB_API_KEY", None)
     return env
+
+
+def start_run(root: Path, scenario: str) -> subprocess.Popen:
+    """Start ``scenario`` in the background (for reading a run while it is written)."""
+    root.mkdir(parents=True, exist_ok=True)
+    script = root / "_scenario.py"
+    script.write_text(SCRIPT)
+    return subprocess.Popen([sys.executable, str(script), scenario, str(root)], env=wandb_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def make_run(root: Path, scenario: str) -> dict:
