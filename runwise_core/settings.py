@@ -43,25 +43,31 @@ class Thresholds:
     works for losses near 0.01 and rewards near -900.
     """
 
-    # spike: robust z of a short excursion against the local median and MAD.
+    # spike: robust z of a point over the local median, in local MAD sigmas.
     spike_min_z: float = 10.0
-    # spike: the excursion must also be this large relative to the local level's scale.
-    spike_min_rel: float = 0.25
-    # spike: at most this many points (fraction of the series, min 3) above threshold in a row.
-    spike_max_len_frac: float = 0.02
+    # spike: the excursion must also be this fraction of the local level (a 1.6x jump).
+    spike_min_rel: float = 0.6
+    # spike: an excursion longer than this fraction of the points (3 to 50) is not a spike.
+    spike_max_len_frac: float = 0.005
     # spike: findings kept per metric (the strongest); the rest are counted in the message.
     spike_max_reported: int = 3
-    # divergence: final stretch level vs best level, in units of the run's total progress.
-    divergence_min_rise: float = 1.0
-    # overfitting: rise of validation above its best, relative to the train span it had covered.
-    overfit_min_rise_rel: float = 0.02
-    # plateau: fraction of the series at the end that must be flat to call a stall.
+    # divergence: rise of the final level over the best, in units of max(progress, |best|).
+    divergence_min_rise: float = 0.5
+    # overfitting: validation rise over its best, as a fraction of the best level.
+    overfit_min_rise_rel: float = 0.005
+    # overfitting: training improvement over the same stretch, as a fraction of its level.
+    overfit_train_min_drop_rel: float = 0.01
+    # plateau: start-to-end change under this fraction of the level is "no progress".
+    plateau_flat_rel: float = 0.02
+    # plateau: fraction of the run's steps at the end that must be flat to call a stall.
     plateau_min_final_frac: float = 0.35
+    # plateau: improvement just before a stall, as a fraction of the stalled level.
+    plateau_stall_drop_rel: float = 0.1
     # gradient: explosion factor over the running level.
     grad_explode_factor: float = 10.0
-    # gradient: vanishing factor under the early level.
+    # gradient: the final level under this fraction of the early level is vanishing.
     grad_vanish_factor: float = 1e-3
-    # throughput: the final level below this fraction of the earlier level counts as a drop.
+    # throughput: the level after a drop at most this fraction of the level before.
     throughput_drop_frac: float = 0.6
 
     @classmethod

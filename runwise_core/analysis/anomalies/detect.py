@@ -1,0 +1,95 @@
+"""Run every detector over a run's metrics, by role, and tidy the findings.
+
+Which detector judges which key is decided by :mod:`runwise_core.analysis.roles` (and the
+user's settings), never by one exact key name:
+
+==============  ===============================================================
+detector        keys
+==============  ===============================================================
+nan             every key
+spike           loss-like keys (train_loss, val_loss, loss)
+divergence      loss-like keys, except a validation loss that has a training
+                counterpart (its rise is overfitting's question)
+overfitting     each (training, validation) pair of loss- or accuracy-like keys
+plateau         train_loss, val_loss and accuracy-like keys
+gradient        grad_norm keys
+throughput      throughput keys
+==============  ===============================================================
+
+Tidying: findings sorted by step (then kind, metric); spikes on a metric after its best
+level before a divergence are dropped (the divergence says it), and a metric that is NaN from some step on cannot
+also "diverge" there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ...model import Run
+from ...settings import DEFAULT_SETTINGS, Settings
+from ..roles import LOSS_ROLES, Role, higher_is_better, is_validation, role_of, train_counterpart
+from .divergence import detect_divergence
+from .finding import KINDS, Anomaly
+from .gradient import detect_gradient
+from .nan import detect_nan
+from .overfitting import detect_overfitting
+from .plateau import detect_plateau
+from .spike import detect_spikes
+from .throughput import detect_throughput
+
+PLATEAU_ROLES = frozenset({Role.TRAIN_LOSS, Role.VAL_LOSS, Role.ACCURACY})
+
+
+def detect_anomalies(run: Run, keys: Iterable[str] | None = None, settings: Settings | None = None) -> list[Anomaly]:
+    """Every anomaly found in ``run`` (optionally only in ``keys``), sorted by step.
+
+    Returns an empty list for a healthy run: runwise spends no tokens on "all is well".
+    Unknown keys in ``keys`` are ignored (the caller validates keys against the run).
+    Deterministic, pure, and vectorized over the full-resolution series.
+    """
+    settings = settings or DEFAULT_SETTINGS
+    t = settings.thresholds
+    all_keys = list(run.metrics)
+    chosen = [k for k in (all_keys if keys is None else keys) if k in run.metrics]
+    found: list[Anomaly] = []
+    for key in chosen:
+        series = run.metrics[key]
+        role = role_of(key, settings)
+        hib = higher_is_better(key, settings)
+        found += detect_nan(key, series)
+        if role in LOSS_ROLES:
+            found += detect_spikes(key, series, t, hib)
+            partner = train_counterpart(key, all_keys, settings) if is_validation(key) else None
+            if partner is None:
+                found += detect_divergence(key, series, t, hib)
+        if role in PLATEAU_ROLES:
+            found += detect_plateau(key, series, t, hib)
+        if role is Role.GRAD_NORM:
+            found += detect_gradient(key, series, t)
+        if role is Role.THROUGHPUT:
+            found += detect_throughput(key, series, t, hib)
+        if is_validation(key) and (role in LOSS_ROLES or role is Role.ACCURACY):
+            found += _overfitting(run, key, all_keys, settings)
+    return tidy(found)
+
+
+def _overfitting(run: Run, val_key: str, all_keys: list[str], settings: Settings) -> list[Anomaly]:
+    """Validation vs its training counterpart, else vs the run's training loss."""
+    partner = train_counterpart(val_key, all_keys, settings)
+    if partner is None:
+        losses = [k for k in all_keys if role_of(k, settings) is Role.TRAIN_LOSS]
+        partner = train_counterpart("val/loss", losses, settings) if losses else None
+    if partner is None:
+        return []
+    return detect_overfitting(
+        val_key, run.metrics[val_key], partner, run.metrics[partner], settings.thresholds,
+        higher_is_better(val_key, settings), higher_is_better(partner, settings),
+    )
+
+
+def tidy(found: list[Anomaly]) -> list[Anomaly]:
+    """Sort by step and drop findings another finding already explains."""
+    diverged = {a.metric: a.evidence.get("best_step", a.step) for a in found if a.kind == "divergence"}
+    kept = [a for a in found if not (a.kind == "spike" and a.metric in diverged and a.step >= diverged[a.metric])]
+    order = {k: i for i, k in enumerate(KINDS)}
+    return sorted(kept, key=lambda a: (a.step, order.get(a.kind, 99), a.metric))

@@ -1,0 +1,107 @@
+"""gradient: a gradient norm exploding (an order of magnitude over its running level) or vanishing.
+
+Gradient norms are positive and multiplicative, so levels are block medians and ratios.
+
+* **Exploding**: a block whose median is ``grad_explode_factor`` times the running level
+  (the median of the blocks before it, over about a tenth of the run): the norm itself
+  moved up, not one noisy point. Isolated points that high count only while they are rare;
+  a norm whose every few steps jump tenfold is heavy-tailed by nature and raises nothing.
+* **Vanishing**: the final stretch's median fell below ``grad_vanish_factor`` of the early
+  level (after warmup). Scattered exact zeros (GRPO groups with no reward variance, rows
+  logged without a gradient) do not move a median and raise nothing.
+
+For a squared norm (``grad_norm_square``) the factors are squared.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...model import Series
+from ...numfmt import fmt, fmt_int
+from ...settings import Thresholds
+from ..roles import words
+from .finding import Anomaly
+from .levels import blocks_for
+
+MIN_POINTS = 20
+#: Isolated points above the factor are an event only while rarer than this.
+MAX_POINT_RATE = 0.002
+
+
+def detect_gradient(key: str, series: Series, t: Thresholds) -> list[Anomaly]:
+    """Up to two findings (exploding, vanishing) for one gradient-norm metric."""
+    s = series.finite()
+    n = len(s)
+    if n < MIN_POINTS:
+        return []
+    y = np.abs(s.values)
+    power = 2.0 if any(w in ("square", "squared", "sq", "sqr") for w in words(key)) else 1.0
+    up, down = t.grad_explode_factor**power, t.grad_vanish_factor**power
+    return [*_explode(key, s, y, up), *_vanish(key, s, y, down)]
+
+
+def _running(med: np.ndarray, window: int) -> np.ndarray:
+    """Median of the ``window`` blocks before each block (NaN where there are none)."""
+    out = np.full(med.size, np.nan)
+    if med.size <= window:
+        return out
+    view = np.lib.stride_tricks.sliding_window_view(med[:-1], window)
+    out[window:] = np.median(view, axis=1)
+    return out
+
+
+def _explode(key: str, s: Series, y: np.ndarray, factor: float) -> list[Anomaly]:
+    b = blocks_for(s.steps, y, 100)
+    nb = len(b)
+    window = max(3, nb // 10)
+    ref = _running(b.med, window)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio_b = b.med / ref
+    hot = np.flatnonzero(np.nan_to_num(ratio_b, nan=0.0) >= factor)
+    if hot.size:
+        k = int(hot[0])
+        lo = int(b.first_index[k])
+        hi = int(b.first_index[k + 1]) if k + 1 < nb else y.size
+        i = lo + int(np.argmax(y[lo:hi] >= factor * ref[k])) if np.any(y[lo:hi] >= factor * ref[k]) else lo
+        peak = float(np.max(b.med[k:]))
+        msg = (f"{key} exploded from a running level of {fmt(float(ref[k]))} to {fmt(float(b.med[k]))} at step "
+               f"{fmt_int(int(s.steps[i]))} ({fmt(float(ratio_b[k]))}x), block median peaking at {fmt(peak)}")
+        ev = {"level": float(ref[k]), "value": float(b.med[k]), "ratio": float(ratio_b[k])}
+        return [Anomaly("gradient", key, int(s.steps[i]), msg, None, ev)]
+    # isolated points far above their running level, when rare
+    block_of = np.minimum(np.arange(y.size) // b.size, nb - 1)
+    ref_pt = ref[block_of]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = y / ref_pt
+    r = np.nan_to_num(r, nan=0.0, posinf=0.0)
+    pts = np.flatnonzero(r >= factor)
+    if pts.size == 0 or pts.size > MAX_POINT_RATE * y.size + 2:
+        return []
+    i = int(pts[np.argmax(r[pts])])
+    msg = (f"{key} jumped to {fmt(float(y[i]))} at step {fmt_int(int(s.steps[i]))} ({fmt(float(r[i]))}x its running "
+           f"level {fmt(float(ref_pt[i]))})")
+    if pts.size > 1:
+        msg += f"; {fmt_int(pts.size)} points over {fmt(factor)}x in all"
+    ev = {"level": float(ref_pt[i]), "value": float(y[i]), "ratio": float(r[i]), "count": float(pts.size)}
+    return [Anomaly("gradient", key, int(s.steps[i]), msg, None, ev)]
+
+
+def _vanish(key: str, s: Series, y: np.ndarray, factor: float) -> list[Anomaly]:
+    n = y.size
+    early = float(np.median(y[int(0.05 * n) : max(int(0.25 * n), int(0.05 * n) + 1)]))
+    tail_n = max(5, n // 10)
+    tail = float(np.median(y[-tail_n:]))
+    if early <= 0 or tail > factor * early:
+        return []
+    # where it went under: first point after which the 5%-of-run rolling level stays under
+    b = blocks_for(s.steps, y, 100)
+    under = b.med <= max(factor * early, tail)
+    stays = np.flatnonzero(~under)
+    k = int(stays[-1]) + 1 if stays.size else 0
+    k = min(k, len(b) - 1)
+    step = int(s.steps[int(b.first_index[k])])
+    msg = (f"{key} vanished: median {fmt(tail)} over the last {fmt_int(tail_n)} points vs {fmt(early)} early "
+           f"(under {fmt(factor)}x from step {fmt_int(step)})")
+    ev = {"early": early, "final": tail}
+    return [Anomaly("gradient", key, step, msg, int(s.steps[-1]), ev)]

@@ -1,0 +1,81 @@
+"""overfitting: validation getting worse after its best while training keeps improving.
+
+Validation is often sparse (every N steps); the training series is dense. Both are aligned
+by step: the training level at a step is the median of the training points within half a
+validation interval of it. A finding needs all of:
+
+* at least three validation points after the best one, and the last ones (median of up to
+  three) worse than the best by ``overfit_min_rise_rel`` of the best level and by more than
+  the validation noise (point-to-point scatter);
+* most validation points after the best worse than the best (a steady drift, not one
+  outlier);
+* the training metric improving over the same stretch, by ``overfit_train_min_drop_rel``
+  of its level: if training also gets worse, the gap did not open and this is not overfitting.
+
+The finding's step is the step where validation was best.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...model import Series
+from ...numfmt import fmt, fmt_int
+from ...settings import Thresholds
+from .finding import Anomaly
+from .levels import noise_sigma, oriented, rolling_median, window_median
+
+MIN_VAL_POINTS = 4
+#: Two worse points after the best are a wobble; three are a trend.
+MIN_AFTER_BEST = 3
+NOISE_MARGIN = 3.0
+
+
+def detect_overfitting(
+    val_key: str,
+    val: Series,
+    train_key: str,
+    train: Series,
+    t: Thresholds,
+    val_higher_better: bool | None,
+    train_higher_better: bool | None,
+) -> list[Anomaly]:
+    """One finding for a (validation, training) pair, at the best validation step."""
+    v, tr = val.finite(), train.finite()
+    if len(v) < MIN_VAL_POINTS or len(tr) < MIN_VAL_POINTS:
+        return []
+    yv = oriented(v.values, val_higher_better)
+    smooth = rolling_median(yv, 2) if yv.size >= 50 else yv
+    ib = int(np.argmin(smooth))
+    after = yv[ib + 1 :]
+    if after.size < MIN_AFTER_BEST:
+        return []
+    best = float(smooth[ib])
+    end = float(np.median(yv[-min(3, after.size) :]))
+    rise = end - best
+    noise = noise_sigma(yv)
+    if rise <= t.overfit_min_rise_rel * max(abs(best), 1e-12) or rise <= NOISE_MARGIN * noise / np.sqrt(min(3, after.size)):
+        return []
+    if np.mean(after > best) < 0.75:
+        return []
+    yt = oriented(tr.values, train_higher_better)
+    steps_v = v.steps
+    gap = float(np.median(np.diff(steps_v))) if steps_v.size > 1 else 1.0
+    sb, se = float(steps_v[ib]), float(steps_v[-1])
+    t_best = window_median(tr.steps, yt, sb - gap / 2, sb + gap / 2)
+    t_end = window_median(tr.steps, yt, se - gap / 2, se + gap / 2)
+    if t_end is None:  # training may end before the last eval; use its last stretch
+        tail_n = max(1, min(tr.values.size // 10, 50))
+        t_end = float(np.median(yt[-tail_n:]))
+    if t_best is None:
+        return []
+    improve = t_best - t_end
+    if improve <= t.overfit_train_min_drop_rel * max(abs(t_best), 1e-12):
+        return []
+    sv, st = (-1.0 if val_higher_better else 1.0), (-1.0 if train_higher_better else 1.0)
+    verb = "fell" if val_higher_better else "rose"
+    tverb = "rose" if train_higher_better else "fell"
+    msg = (f"{val_key} {verb} from {fmt(sv * best)} (best, step {fmt_int(int(sb))}) to {fmt(sv * end)} at step "
+           f"{fmt_int(int(se))} while {train_key} {tverb} from {fmt(st * t_best)} to {fmt(st * t_end)}")
+    evidence = {"best": sv * best, "final": sv * end, "train_at_best": st * t_best, "train_final": st * t_end}
+    return [Anomaly("overfitting", val_key, int(sb), msg, int(se), evidence)]

@@ -1,0 +1,98 @@
+"""plateau: no meaningful progress, either flat from the start or stalled for a long final stretch.
+
+Both rules work on block medians (exact aggregates of every point), turned so lower is better.
+
+* **Flat from the start** (stuck at chance): the median of the last third is within
+  ``plateau_flat_rel`` of the level of the first third (plus the noise of those medians), and
+  the best block was never meaningfully better than the start. A loss sitting at ln k (chance
+  for k classes) says so in the message.
+* **Stalled**: the final stretch, at least ``plateau_min_final_frac`` of the run's steps,
+  stays inside a band of block-median noise, while just before it the metric was still
+  improving fast (``plateau_stall_drop_rel`` of its level in the window before) and not
+  slowing down: over two equal windows before the stall, the second improved at least half
+  as much as the first. That is the exponential-fit test in disguise: an exponential decay
+  with ratio r between windows still has r/(1-r) windows' worth of progress to come, so
+  r >= 0.5 means the curve was heading at least one more window's drop lower. A curve that
+  converges smoothly slows down before it flattens and raises nothing; one that stops dead
+  while heading lower does.
+
+A metric that hovers around zero (|median| within 3 noise sigmas, e.g. a GRPO surrogate loss)
+carries no progress signal and is never judged.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...model import Series
+from ...numfmt import fmt, fmt_int
+from ...settings import Thresholds
+from .finding import Anomaly
+from .levels import blocks_for, noise_sigma, oriented
+
+MIN_POINTS = 8
+
+
+def _chance(level: float) -> str:
+    """' (ln 2 = 0.6931: chance for 2 classes)' when ``level`` sits on ln k, else ''."""
+    for k in (2, 3, 4, 5, 10, 100, 1000):
+        if abs(level - math.log(k)) <= 0.005 * math.log(k):
+            return f" (ln {k} = {fmt(math.log(k))}: chance for {k} classes)"
+    return ""
+
+
+def detect_plateau(key: str, series: Series, t: Thresholds, higher_better: bool | None = False) -> list[Anomaly]:
+    """At most one finding per metric: flat-from-start takes precedence over a stall."""
+    s = series.finite()
+    n = len(s)
+    if n < MIN_POINTS:
+        return []
+    y = oriented(s.values, higher_better)
+    noise = noise_sigma(y)
+    if abs(float(np.median(y))) <= 3.0 * noise:
+        return []
+    sign = -1.0 if higher_better else 1.0
+    third = n // 3
+    first, last = float(np.median(y[:third])), float(np.median(y[-third:]))
+    tol = t.plateau_flat_rel * abs(first) + 3.0 * noise / math.sqrt(third)
+    b = blocks_for(s.steps, y, 30)
+    if abs(first - last) <= tol and first - float(np.min(b.med)) <= 2 * tol:
+        msg = (f"{key} made no progress: {fmt(sign * first)} over the first third, {fmt(sign * last)} over the last "
+               f"(steps {fmt_int(int(s.steps[0]))}-{fmt_int(int(s.steps[-1]))}){_chance(sign * last)}")
+        ev = {"start": sign * first, "end": sign * last}
+        return [Anomaly("plateau", key, int(s.steps[0]), msg, int(s.steps[-1]), ev)]
+    return _stall(key, s, y, t, sign)
+
+
+def _stall(key: str, s: Series, y: np.ndarray, t: Thresholds, sign: float) -> list[Anomaly]:
+    b = blocks_for(s.steps, y, 60)
+    med = b.med
+    nb = med.size
+    if nb < 12:
+        return []
+    sigma = noise_sigma(med)
+    band = max(6.0 * sigma, 0.01 * abs(float(med[-1])))  # the range of ~60 noisy medians is ~5 sigma
+    rmax = np.maximum.accumulate(med[::-1])[::-1]
+    rmin = np.minimum.accumulate(med[::-1])[::-1]
+    j0 = int(np.argmax(rmax - rmin <= band))
+    span = float(b.steps[-1] - b.steps[0])
+    if j0 == 0 or span <= 0 or (b.steps[-1] - b.steps[j0]) / span < t.plateau_min_final_frac:
+        return []
+    w = min(max(1, (nb - j0) // 2), j0 // 2)
+    if w < 1:
+        return []
+    level = float(med[j0])
+    imp1 = float(med[j0 - w] - level)
+    imp0 = float(med[j0 - 2 * w] - med[j0 - w])
+    if imp1 < t.plateau_stall_drop_rel * abs(level) or imp1 < 4.0 * band or imp1 < 0.5 * imp0:
+        return []
+    h = w
+    step = int(b.steps[j0])
+    frac = (b.steps[-1] - b.steps[j0]) / span
+    msg = (f"{key} stalled at {fmt(sign * level)} from step {fmt_int(step)} to {fmt_int(int(s.steps[-1]))} "
+           f"({fmt(100 * frac, 2)}% of the steps) after moving {fmt(imp1)} in the {fmt_int(int(b.steps[j0] - b.steps[j0 - h]))} "
+           f"steps before")
+    ev = {"level": sign * level, "improvement_before": imp1, "final_frac": float(frac)}
+    return [Anomaly("plateau", key, step, msg, int(s.steps[-1]), ev)]

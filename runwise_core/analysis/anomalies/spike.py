@@ -1,0 +1,100 @@
+"""spike: a sudden, short excursion of a loss-like metric in its bad direction, then recovery.
+
+Judged against the local noise: the local level is the median of five neighbouring block
+medians (the point's own block and two either side) and the local scale the median of
+their MADs, so a spike no longer than a block cannot move either. A point is a candidate
+when it is ``spike_min_z`` local sigmas *and* ``spike_min_rel`` of the local level above
+the level; consecutive candidates form one excursion. An excursion counts as a spike only
+when it is short (``<= spike_max_len`` points), rises above the points just before it (so
+the fast first drop of a warmup is not a "spike" at step 0) and comes back (an excursion
+that lasts to the end is divergence's business). A metric where candidate excursions are
+common is spiky by nature (RL losses, tiny batches): it raises nothing, because an alarm
+that fires on every run is noise to the reader.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...model import Series
+from ...numfmt import fmt, fmt_int
+from ...settings import Thresholds
+from .finding import Anomaly
+from .levels import MAD_TO_SIGMA, blocks, oriented
+
+MIN_POINTS = 20
+#: More candidate excursions than this (per point) means the metric is spiky by nature.
+MAX_RATE = 0.004
+
+
+def max_len(n: int, t: Thresholds) -> int:
+    """Longest excursion still called a spike: a fraction of the run, 3 to 50 points."""
+    return int(min(50, max(3, np.ceil(t.spike_max_len_frac * n))))
+
+
+def detect_spikes(key: str, series: Series, t: Thresholds, higher_better: bool | None = False) -> list[Anomaly]:
+    """The strongest few spikes of one metric (others counted in the message)."""
+    s = series.finite()
+    n = len(s)
+    if n < MIN_POINTS:
+        return []
+    y = oriented(s.values, higher_better)
+    longest = max_len(n, t)
+    size = max(4 * longest, 5)
+    if n < 5 * size:
+        size = max(3, n // 5)
+    b = blocks(s.steps, y, size)
+    nb = len(b)
+    pad_med = np.pad(b.med, 2, mode="edge")
+    pad_mad = np.pad(b.mad, 2, mode="edge")
+    level_b = np.median(np.lib.stride_tricks.sliding_window_view(pad_med, 5), axis=1)
+    sigma_b = MAD_TO_SIGMA * np.median(np.lib.stride_tricks.sliding_window_view(pad_mad, 5), axis=1)
+    block_of = np.minimum(np.arange(n) // b.size, nb - 1)
+    level = level_b[block_of]
+    sigma = sigma_b[block_of]
+    floor = 1e-12 + 1e-9 * np.abs(level)
+    thr = np.maximum.reduce([t.spike_min_z * sigma, t.spike_min_rel * np.abs(level), floor])
+    excess = y - level
+    cand = excess >= thr
+    if not cand.any():
+        return []
+    edges = np.diff(np.concatenate(([0], cand.astype(np.int8), [0])))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)  # exclusive
+    if starts.size > MAX_RATE * n + 3:
+        return []
+    found: list[tuple[float, int, int, int]] = []  # (z, start, end, peak index)
+    for a, e in zip(starts.tolist(), ends.tolist()):  # loops over excursions, never points
+        if e - a > longest or e >= n or a < 3:
+            continue
+        peak = a + int(np.argmax(excess[a:e]))
+        before = y[max(0, a - longest) : a]
+        if y[peak] - np.median(before) < thr[peak]:
+            continue
+        z = float(excess[peak] / max(sigma[peak], floor[peak]))
+        found.append((z, a, e, peak))
+    if not found:
+        return []
+    found.sort(reverse=True)
+    keep = found[: max(1, t.spike_max_reported)]
+    rest = len(found) - len(keep)
+    out = []
+    for z, a, e, peak in keep:
+        raw_peak = float(s.values[peak])
+        raw_level = float(-level[peak] if higher_better else level[peak])
+        step, back = int(s.steps[peak]), int(s.steps[e])
+        if raw_level != 0 and np.sign(raw_level) == np.sign(raw_peak) and not higher_better:
+            ratio = raw_peak / raw_level
+            how = f"{fmt(ratio)}x the local median {fmt(raw_level)}"
+        else:
+            ratio = float("nan")
+            how = f"{fmt(z)} local sigmas from the local median {fmt(raw_level)}"
+        word = "dropped" if higher_better else "spiked"
+        msg = f"{key} {word} to {fmt(raw_peak)} at step {fmt_int(step)} ({how}), recovered by {fmt_int(back)}"
+        if rest:
+            msg += f"; {fmt_int(rest)} smaller spike{'s' if rest > 1 else ''} not listed"
+        evidence = {"peak": raw_peak, "level": raw_level, "z": z, "points": float(e - a)}
+        if np.isfinite(ratio):
+            evidence["ratio"] = float(ratio)
+        out.append(Anomaly("spike", key, step, msg, back, evidence))
+    return out

@@ -1,0 +1,56 @@
+"""throughput: samples, tokens or steps per second dropping substantially and staying down.
+
+On block medians in log space (throughput is multiplicative): the one split that best
+separates a higher level before from a lower level after (a CUSUM change point), ignoring
+the first 5% (compile and warmup are slow starts, not drops). A finding needs the level
+after the split at most ``throughput_drop_frac`` of the level before, the final stretch
+(last 10%) still that low, and the low stretch to last at least 5% of the run: short dips for
+evaluation or checkpointing recover and raise nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...model import Series
+from ...numfmt import fmt, fmt_int
+from ...settings import Thresholds
+from .finding import Anomaly
+from .levels import blocks_for
+
+MIN_POINTS = 20
+
+
+def detect_throughput(key: str, series: Series, t: Thresholds, higher_better: bool | None = True) -> list[Anomaly]:
+    """One finding at the step where the drop began."""
+    s = series.finite()
+    if len(s) < MIN_POINTS or higher_better is False:
+        return []
+    b = blocks_for(s.steps, s.values, 100)
+    med = b.med
+    if np.any(med <= 0):
+        med = np.maximum(med, 1e-12)
+    skip = max(1, int(0.05 * med.size))
+    z = np.log(med[skip:])
+    nb = z.size
+    if nb < 10:
+        return []
+    c = np.cumsum(z - z.mean())
+    k = int(np.argmax(c[:-1])) + 1  # split: z[:k] high, z[k:] low
+    before = float(np.exp(np.median(z[:k])))
+    after = float(np.exp(np.median(z[k:])))
+    tail = float(np.exp(np.median(z[-max(2, nb // 10) :])))
+    if nb - k < max(2, 0.05 * nb) or after > t.throughput_drop_frac * before or tail > t.throughput_drop_frac * before:
+        return []
+    # step: the first raw point in block k that falls below halfway
+    kb = k + skip
+    lo = int(b.first_index[kb])
+    hi = int(b.first_index[kb + 1]) if kb + 1 < len(b) else s.values.size
+    half = 0.5 * (before + after)
+    below = np.flatnonzero(s.values[lo:hi] < half)
+    idx = lo + (int(below[0]) if below.size else 0)
+    step = int(s.steps[idx])
+    msg = (f"{key} dropped from {fmt(before)} to {fmt(after)} at step {fmt_int(step)} ({fmt(after / before)}x) "
+           f"and stayed down ({fmt(tail)} at the end)")
+    ev = {"before": before, "after": after, "final": tail, "ratio": after / before}
+    return [Anomaly("throughput", key, step, msg, int(s.steps[-1]), ev)]
