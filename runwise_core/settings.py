@@ -45,8 +45,8 @@ class Thresholds:
 
     # spike: robust z of a point over the local median, in local MAD sigmas.
     spike_min_z: float = 10.0
-    # spike: the excursion must also be this fraction of the local level (a 1.6x jump).
-    spike_min_rel: float = 0.6
+    # spike: the excursion must also be this fraction of the local level (1.0: doubled).
+    spike_min_rel: float = 1.0
     # spike: an excursion longer than this fraction of the points (3 to 50) is not a spike.
     spike_max_len_frac: float = 0.005
     # spike: findings kept per metric (the strongest); the rest are counted in the message.
@@ -58,11 +58,11 @@ class Thresholds:
     # overfitting: training improvement over the same stretch, as a fraction of its level.
     overfit_train_min_drop_rel: float = 0.01
     # plateau: start-to-end change under this fraction of the level is "no progress".
-    plateau_flat_rel: float = 0.02
+    plateau_flat_rel: float = 0.01
     # plateau: fraction of the run's steps at the end that must be flat to call a stall.
     plateau_min_final_frac: float = 0.35
     # plateau: improvement just before a stall, as a fraction of the stalled level.
-    plateau_stall_drop_rel: float = 0.1
+    plateau_stall_drop_rel: float = 0.2
     # gradient: explosion factor over the running level.
     grad_explode_factor: float = 10.0
     # gradient: the final level under this fraction of the early level is vanishing.

@@ -110,7 +110,7 @@ def healthy_parts(rng: np.random.Generator, shape: str, n: int) -> dict:
     n_val = int(rng.integers(8, 40))
     vidx = np.unique(np.linspace(n // n_val, n - 1, n_val).astype(int))
     gap = rng.uniform(0.02, 0.2) * np.abs(clean[vidx]) + 0.05
-    val_clean = clean[vidx] + gap * (1 + 0.2 * t[vidx])
+    val_clean = clean[vidx] + gap  # a steady generalisation gap: healthy
     parts["vidx"] = vidx
     parts["val_clean"] = val_clean
     parts["val"] = val_clean + rng.uniform(0.001, 0.006) * np.abs(val_clean).mean() * rng.standard_normal(vidx.size)
@@ -163,7 +163,7 @@ def inject(rng: np.random.Generator, kind: str, parts: dict) -> tuple[set[tuple[
         p = int(rng.uniform(0.1, 0.95) * n)
         width = int(rng.integers(1, 4))
         level = np.median(np.abs(y[max(0, p - 20) : p + 20]))
-        ratio = rng.uniform(2.0, 30.0)
+        ratio = rng.uniform(2.5, 30.0)
         y[p : p + width] = y[p : p + width] + (ratio - 1) * level
         return {("spike", key)}, {("spike", key): int(steps[p + int(np.argmax(y[p : p + width]))])}, f"x{ratio:.1f}"
     if kind == "nan":

@@ -10,7 +10,7 @@ nan             every key
 spike           loss-like keys (train_loss, val_loss, loss)
 divergence      loss-like keys, except a validation loss that has a training
                 counterpart (its rise is overfitting's question)
-overfitting     each (training, validation) pair of loss- or accuracy-like keys
+overfitting     each validation loss / accuracy with its training counterpart
 plateau         train_loss, val_loss and accuracy-like keys
 gradient        grad_norm keys
 throughput      throughput keys
@@ -38,6 +38,9 @@ from .spike import detect_spikes
 from .throughput import detect_throughput
 
 PLATEAU_ROLES = frozenset({Role.TRAIN_LOSS, Role.VAL_LOSS, Role.ACCURACY})
+# Loss components (loss_bbox, loss_ce) are not judged for overfitting: with sparse evals
+# they wobble apart from the main loss, and the main loss answers the question.
+OVERFIT_ROLES = frozenset({Role.VAL_LOSS, Role.ACCURACY})
 
 
 def detect_anomalies(run: Run, keys: Iterable[str] | None = None, settings: Settings | None = None) -> list[Anomaly]:
@@ -68,7 +71,7 @@ def detect_anomalies(run: Run, keys: Iterable[str] | None = None, settings: Sett
             found += detect_gradient(key, series, t)
         if role is Role.THROUGHPUT:
             found += detect_throughput(key, series, t, hib)
-        if is_validation(key) and (role in LOSS_ROLES or role is Role.ACCURACY):
+        if is_validation(key) and role in OVERFIT_ROLES:
             found += _overfitting(run, key, all_keys, settings)
     return tidy(found)
 

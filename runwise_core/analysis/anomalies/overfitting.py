@@ -8,7 +8,8 @@ validation interval of it. A finding needs all of:
   three) worse than the best by ``overfit_min_rise_rel`` of the best level and by more than
   the validation noise (point-to-point scatter);
 * most validation points after the best worse than the best (a steady drift, not one
-  outlier);
+  outlier), and the best clearly better than the first point (a flat metric's best is
+  just its luckiest point; that is a plateau, not overfitting);
 * the training metric improving over the same stretch, by ``overfit_train_min_drop_rel``
   of its level: if training also gets worse, the gap did not open and this is not overfitting.
 
@@ -28,7 +29,7 @@ from .levels import noise_sigma, oriented, rolling_median, window_median
 MIN_VAL_POINTS = 4
 #: Two worse points after the best are a wobble; three are a trend.
 MIN_AFTER_BEST = 3
-NOISE_MARGIN = 3.0
+NOISE_MARGIN = 4.0
 
 
 def detect_overfitting(
@@ -58,6 +59,9 @@ def detect_overfitting(
         return []
     if np.mean(after > best) < 0.75:
         return []
+    progress = float(np.median(yv[: max(1, min(3, ib))]) - best)
+    if progress < NOISE_MARGIN * noise or progress < t.overfit_min_rise_rel * max(abs(best), 1e-12):
+        return []  # never improved: a flat metric's best is just its luckiest point
     yt = oriented(tr.values, train_higher_better)
     steps_v = v.steps
     gap = float(np.median(np.diff(steps_v))) if steps_v.size > 1 else 1.0

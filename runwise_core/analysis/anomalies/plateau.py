@@ -3,7 +3,7 @@
 Both rules work on block medians (exact aggregates of every point), turned so lower is better.
 
 * **Flat from the start** (stuck at chance): the median of the last third is within
-  ``plateau_flat_rel`` of the level of the first third (plus the noise of those medians), and
+  ``plateau_flat_rel`` of the first third's (plus the noise of those medians), and
   the best block was never meaningfully better than the start. A loss sitting at ln k (chance
   for k classes) says so in the message.
 * **Stalled**: the final stretch, at least ``plateau_min_final_frac`` of the run's steps,

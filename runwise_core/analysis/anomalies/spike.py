@@ -3,10 +3,11 @@
 Judged against the local noise: the local level is the median of five neighbouring block
 medians (the point's own block and two either side) and the local scale the median of
 their MADs, so a spike no longer than a block cannot move either. A point is a candidate
-when it is ``spike_min_z`` local sigmas *and* ``spike_min_rel`` of the local level above
-the level; consecutive candidates form one excursion. An excursion counts as a spike only
-when it is short (``<= spike_max_len`` points), rises above the points just before it (so
-the fast first drop of a warmup is not a "spike" at step 0) and comes back (an excursion
+when it is ``spike_min_z`` local sigmas (or 4 times the series' own 99th-percentile z,
+if its noise is heavy-tailed) *and* ``spike_min_rel`` of the local level above the level; consecutive candidates form one excursion. An excursion counts as a spike only
+when it is short (``<= spike_max_len`` points), starts after the first block and rises above
+the points just before it (so the chaotic first steps and the fast first drop of a warmup
+are not "spikes") and comes back (an excursion
 that lasts to the end is divergence's business). A metric where candidate excursions are
 common is spiky by nature (RL losses, tiny batches): it raises nothing, because an alarm
 that fires on every run is noise to the reader.
@@ -25,6 +26,9 @@ from .levels import MAD_TO_SIGMA, blocks, oriented
 MIN_POINTS = 20
 #: More candidate excursions than this (per point) means the metric is spiky by nature.
 MAX_RATE = 0.004
+#: A spike's z must be this many times the 99th-percentile z of the series (Gaussian noise:
+#: 4 x 2.3 = 9.3, under the default 10; t(5) or log-normal noise: 12 to 15).
+TAIL_FACTOR = 4.0
 
 
 def max_len(n: int, t: Thresholds) -> int:
@@ -53,8 +57,15 @@ def detect_spikes(key: str, series: Series, t: Thresholds, higher_better: bool |
     level = level_b[block_of]
     sigma = sigma_b[block_of]
     floor = 1e-12 + 1e-9 * np.abs(level)
-    thr = np.maximum.reduce([t.spike_min_z * sigma, t.spike_min_rel * np.abs(level), floor])
     excess = y - level
+    # Heavy-tailed noise (hard batches, RL losses) makes big z common: scale the bar by the
+    # series' own tail (its 99th-percentile z, after the first block), so only what stands
+    # out of the tail counts. The quantile leaves out at least 4 maximal excursions' worth
+    # of points, so the spikes being judged cannot raise their own bar.
+    z_all = excess[b.size :] / np.maximum(sigma, floor)[b.size :]
+    q = 100.0 * (1.0 - max(0.01, 4.0 * longest / max(1, z_all.size)))
+    z_min = max(t.spike_min_z, TAIL_FACTOR * float(np.percentile(z_all, q))) if z_all.size else t.spike_min_z
+    thr = np.maximum.reduce([z_min * sigma, t.spike_min_rel * np.abs(level), floor])
     cand = excess >= thr
     if not cand.any():
         return []
@@ -65,7 +76,7 @@ def detect_spikes(key: str, series: Series, t: Thresholds, higher_better: bool |
         return []
     found: list[tuple[float, int, int, int]] = []  # (z, start, end, peak index)
     for a, e in zip(starts.tolist(), ends.tolist()):  # loops over excursions, never points
-        if e - a > longest or e >= n or a < 3:
+        if e - a > longest or e >= n or a < b.size:  # first block: warmup, no level yet
             continue
         peak = a + int(np.argmax(excess[a:e]))
         before = y[max(0, a - longest) : a]
