@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from .base import Source
 
-SOURCE_MODULES: tuple[str, ...] = ("wandb_folder", "metric_log", "lightning_csv", "hf_trainer")
+SOURCE_MODULES: tuple[str, ...] = ("wandb_folder", "tensorboard", "hf_trainer", "lightning_csv", "metric_log")
 
 
 @lru_cache(maxsize=1)
