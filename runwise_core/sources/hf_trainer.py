@@ -37,7 +37,7 @@ import numpy as np
 from ..errors import UnreadableLog
 from ..model import Run, Series
 from .base import RunRef
-from .local_run import exitless_run, flatten, newest_mtime, path_id
+from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id
 from .row_table import cell_value
 
 STATE = "trainer_state.json"
@@ -123,14 +123,16 @@ class HfTrainerSource:
         claimed = {name for _, name in checkpoints}
         subdirs[:] = [d for d in subdirs if d not in claimed]
         return [RunRef(self.name, path_id(folder.name, folder), (state_path,),
-                       newest_mtime([state_path]) or 0.0, f"{folder.parent.name}/{folder.name}")]
+                       newest_mtime([state_path]) or 0.0, display_name(folder))]
 
     def load(self, ref: RunRef) -> Run:
         state_path = ref.paths[0]
-        from_checkpoint = (ref.name_hint is not None
-                           and state_path.parent.name != ref.name_hint.rsplit("/", 1)[-1])
-        folder = state_path.parent.parent if from_checkpoint else state_path.parent
-        run = exitless_run(ref.id, ref.name_hint or folder.name, self.name, folder, [state_path])
+        # the ref names the output folder when its state was taken from a checkpoint inside it
+        outer = state_path.parent.parent
+        from_checkpoint = (bool(_CHECKPOINT.fullmatch(state_path.parent.name))
+                           and ref.id == path_id(outer.name, outer))
+        folder = outer if from_checkpoint else state_path.parent
+        run = exitless_run(ref.id, ref.name_hint or display_name(folder), self.name, folder, [state_path])
         notes = run.read_notes
         state = read_state(state_path, notes)
         if from_checkpoint:

@@ -22,7 +22,7 @@ import numpy as np
 from ..model import Run
 from .base import RunRef
 from .line_records import read_csv
-from .local_run import exitless_run, flatten, newest_mtime, path_id
+from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id
 from .row_table import DamageLog, RowTable
 from .yaml_safe import load_yaml_mapping
 
@@ -81,12 +81,12 @@ class LightningCsvSource:
         csv_path = folder / METRICS
         return [RunRef(source=self.name, id=path_id(folder.name, folder), paths=(folder,),
                        sort_time=newest_mtime([csv_path]) or 0.0,
-                       name_hint=f"{folder.parent.name}/{folder.name}")]
+                       name_hint=display_name(folder))]
 
     def load(self, ref: RunRef) -> Run:
         folder = ref.paths[0]
         csv_path, hp_path = folder / METRICS, folder / HPARAMS
-        run = exitless_run(ref.id, ref.name_hint or folder.name, self.name, folder, [csv_path])
+        run = exitless_run(ref.id, ref.name_hint or display_name(folder), self.name, folder, [csv_path])
         table, damage = RowTable(), DamageLog()
         read_csv(csv_path, table, damage)
         run.read_notes.extend(damage.notes(METRICS))

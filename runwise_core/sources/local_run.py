@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,6 +26,25 @@ def path_id(label: str, path: Path) -> str:
     """``<label>-<first 6 hex of sha1(absolute path)>``; see the module docstring."""
     digest = hashlib.sha1(os.fsencode(os.path.abspath(path))).hexdigest()[:6]
     return f"{label}-{digest}"
+
+
+#: Folder names that say nothing about which run it is: a name goes up past them.
+_GENERIC = re.compile(r"(version_\d+|checkpoint-\d+|lightning_logs|logs?|outputs?|runs?|tb|tensorboard|"
+                      r"events|train|val|valid|eval|test|results?|metrics|csv|\.)", re.IGNORECASE)
+
+
+def display_name(path: Path, is_file: bool = False, max_parts: int = 4) -> str:
+    """A readable run name from its path: the run's folder (or a log file with its folder),
+    preceded by the folders above it up to the first one whose name is not generic.
+
+    ``.../slm/lightning_logs/version_0`` -> ``slm/lightning_logs/version_0``;
+    ``.../detr/output/log.txt`` -> ``detr/output/log.txt``; ``.../cpt_run`` -> ``cpt_run``.
+    """
+    parts = Path(os.path.abspath(path)).parts[1:]  # without the root
+    take = min(2 if is_file else 1, len(parts))  # a log file's name needs its folder
+    while take < min(max_parts, len(parts)) and _GENERIC.fullmatch(parts[-take]):
+        take += 1
+    return "/".join(parts[-take:])
 
 
 def newest_mtime(paths: Iterable[Path]) -> float | None:

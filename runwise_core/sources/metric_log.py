@@ -36,7 +36,7 @@ from ..model import Run
 from .base import RunRef
 from .lightning_csv import is_lightning_folder
 from .line_records import read_csv, read_jsonl
-from .local_run import exitless_run, newest_mtime, path_id
+from .local_run import display_name, exitless_run, newest_mtime, path_id
 from .log_parts import STEP_KEYS, count_parts, restarts, split_key
 from .row_table import DamageLog, RowTable
 
@@ -199,7 +199,7 @@ def load_file(path: Path) -> list[Run]:
     path = Path(path)
     if not path.is_file():
         raise UnreadableLog(f"{path} is not a readable file")
-    return _runs(path, _kind_for(path), path_id(path.stem, path), f"{path.parent.name}/{path.name}")
+    return _runs(path, _kind_for(path), path_id(path.stem, path), display_name(path, is_file=True))
 
 
 class MetricLogSource:
@@ -218,7 +218,7 @@ class MetricLogSource:
             kind = sniff(path)
             if kind is None:
                 continue
-            run_id, name = path_id(path.stem, path), f"{folder.name}/{fname}"
+            run_id, name = path_id(path.stem, path), display_name(path, is_file=True)
             mtime = newest_mtime([path]) or 0.0
             n = count_parts(path, kind)
             if n == 1:
@@ -232,7 +232,7 @@ class MetricLogSource:
     def load_all(self, ref: RunRef) -> list[Run]:
         """Every run in the ref's file (several when runs were appended)."""
         path = ref.paths[0]
-        name = (ref.name_hint or f"{path.parent.name}/{path.name}").split("#", 1)[0]
+        name = (ref.name_hint or display_name(path, is_file=True)).split("#", 1)[0]
         return _runs(path, _kind_for(path), ref.id.split("#", 1)[0], name)
 
     def load(self, ref: RunRef) -> Run:

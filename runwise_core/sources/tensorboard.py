@@ -25,7 +25,7 @@ import numpy as np
 
 from ..model import Run, Series
 from .base import RunRef
-from .local_run import exitless_run, flatten, newest_mtime, path_id
+from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id
 from .tb_event import decode_event
 from .tfrecord import read_records
 from .yaml_safe import load_yaml_mapping
@@ -53,7 +53,7 @@ class TensorBoardSource:
         if not paths:
             return []
         return [RunRef(self.name, path_id(folder.name, folder), (folder,),
-                       newest_mtime(paths) or 0.0, f"{folder.parent.name}/{folder.name}")]
+                       newest_mtime(paths) or 0.0, display_name(folder))]
 
     def load(self, ref: RunRef) -> Run:
         folder = ref.paths[0]
@@ -62,7 +62,7 @@ class TensorBoardSource:
         except OSError:
             names = []
         paths = event_files(folder, names)
-        run = exitless_run(ref.id, ref.name_hint or folder.name, self.name, folder, paths)
+        run = exitless_run(ref.id, ref.name_hint or display_name(folder), self.name, folder, paths)
         steps: dict[str, array] = {}
         values: dict[str, array] = {}
         plugins: dict[str, str] = {}
