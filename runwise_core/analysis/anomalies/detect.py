@@ -65,13 +65,16 @@ def detect_anomalies(run: Run, keys: Iterable[str] | None = None, settings: Sett
             partner = train_counterpart(key, all_keys, settings) if is_validation(key) else None
             if partner is None:
                 found += detect_divergence(key, series, t, hib)
+        flat = False
         if role in PLATEAU_ROLES:
-            found += detect_plateau(key, series, t, hib)
+            plateau = detect_plateau(key, series, t, hib)
+            flat = any(a.step == series.first_step for a in plateau)
+            found += plateau
         if role is Role.GRAD_NORM:
             found += detect_gradient(key, series, t)
         if role is Role.THROUGHPUT:
             found += detect_throughput(key, series, t, hib)
-        if is_validation(key) and role in OVERFIT_ROLES:
+        if is_validation(key) and role in OVERFIT_ROLES and not flat:  # a flat metric cannot overfit
             found += _overfitting(run, key, all_keys, settings)
     return tidy(found)
 

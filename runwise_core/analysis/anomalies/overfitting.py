@@ -54,7 +54,7 @@ def detect_overfitting(
     best = float(smooth[ib])
     end = float(np.median(yv[-min(3, after.size) :]))
     rise = end - best
-    noise = noise_sigma(yv)
+    noise = noise_sigma(yv[yv.size // 2 :]) if yv.size >= 8 else noise_sigma(yv)  # late scatter, not early curvature
     if rise <= t.overfit_min_rise_rel * max(abs(best), 1e-12) or rise <= NOISE_MARGIN * noise / np.sqrt(min(3, after.size)):
         return []
     if np.mean(after > best) < 0.75:
@@ -79,7 +79,9 @@ def detect_overfitting(
     sv, st = (-1.0 if val_higher_better else 1.0), (-1.0 if train_higher_better else 1.0)
     verb = "fell" if val_higher_better else "rose"
     tverb = "rose" if train_higher_better else "fell"
-    msg = (f"{val_key} {verb} from {fmt(sv * best)} (best, step {fmt_int(int(sb))}) to {fmt(sv * end)} at step "
-           f"{fmt_int(int(se))} while {train_key} {tverb} from {fmt(st * t_best)} to {fmt(st * t_end)}")
+    last_n = min(3, after.size)
+    msg = (f"{val_key} {verb} from {fmt(sv * best)} (best, step {fmt_int(int(sb))}) to {fmt(sv * end)} "
+           f"(median of the last {last_n} evals, to step {fmt_int(int(se))}) while {train_key} {tverb} from "
+           f"{fmt(st * t_best)} to {fmt(st * t_end)}")
     evidence = {"best": sv * best, "final": sv * end, "train_at_best": st * t_best, "train_final": st * t_end}
     return [Anomaly("overfitting", val_key, int(sb), msg, int(se), evidence)]

@@ -36,10 +36,10 @@ MIN_POINTS = 8
 
 
 def _chance(level: float) -> str:
-    """' (ln 2 = 0.6931: chance for 2 classes)' when ``level`` sits on ln k, else ''."""
+    """' (near ln 2 = 0.6931: chance for 2 classes)' when ``level`` is within 2% of ln k."""
     for k in (2, 3, 4, 5, 10, 100, 1000):
-        if abs(level - math.log(k)) <= 0.005 * math.log(k):
-            return f" (ln {k} = {fmt(math.log(k))}: chance for {k} classes)"
+        if abs(level - math.log(k)) <= 0.02 * math.log(k):
+            return f" (near ln {k} = {fmt(math.log(k))}: chance for {k} classes)"
     return ""
 
 

@@ -1,0 +1,49 @@
+"""throughput: a substantial drop that stays; not slow starts, eval dips or noise."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from runwise_core.analysis.anomalies import detect_anomalies
+from runwise_core.model import Run, Series
+
+
+def run_of(metrics: dict[str, Series]) -> Run:
+    return Run(id="r", name="r", source="test", path="-", metrics=metrics)
+
+
+def steady(n: int = 10000, seed: int = 0) -> np.ndarray:
+    return 12000 * np.exp(0.05 * np.random.default_rng(seed).standard_normal(n))
+
+
+def drops(key: str, y: np.ndarray) -> list:
+    return [a for a in detect_anomalies(run_of({key: Series(np.arange(y.size) * 10, y)})) if a.kind == "throughput"]
+
+
+def test_drop_that_stays_is_found_at_its_step() -> None:
+    y = steady()
+    y[6000:] *= 0.4
+    found = drops("tokens_per_sec", y)
+    assert [(a.metric, a.step) for a in found] == [("tokens_per_sec", 60000)]
+    assert found[0].message.startswith("tokens_per_sec dropped from 11991 to 4810 at step 60,000 (0.4011x) and stayed down")
+
+
+def test_slow_start_and_short_eval_dips_are_not_drops() -> None:
+    y = steady(seed=1)
+    y[:200] *= 0.2
+    for start in (2000, 5000, 9000):
+        y[start : start + 50] *= 0.1
+    assert drops("samples_per_sec", y) == []
+
+
+def test_noise_and_speedups_are_not_drops() -> None:
+    y = steady(seed=2)
+    y[5000:] *= 1.8
+    assert drops("it/s", steady(seed=3)) == []
+    assert drops("it/s", y) == []
+
+
+def test_a_mild_slowdown_is_not_substantial() -> None:
+    y = steady(seed=4)
+    y[5000:] *= 0.8
+    assert drops("throughput", y) == []
