@@ -204,7 +204,7 @@ def test_scan_claims_metric_logs_and_leaves_other_files(tmp_path: Path) -> None:
     assert sorted(r.paths[0].name for r in refs) == ["log.txt", "metrics.jsonl", "results.csv"]
     assert all(r.source == "metric-log" for r in refs)
     ref = next(r for r in refs if r.paths[0].name == "metrics.jsonl")
-    assert ref.id == metric_log.path_id("metrics", tmp_path / "metrics.jsonl")
+    assert ref.id == metric_log.path_id("metrics", tmp_path / "metrics.jsonl", "metric-log")
     assert ref.id.startswith("metrics-") and len(ref.id) == len("metrics-") + 6
 
 
@@ -228,7 +228,7 @@ def test_scan_leaves_wandb_and_lightning_files_to_their_readers(tmp_path: Path) 
 def test_scan_names_each_appended_run_and_load_returns_that_part(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "m.jsonl", [{"step": s, "loss": float(s)} for s in (0, 1, 0, 1, 2)])
     one, two = sorted(scan(tmp_path), key=lambda r: r.id)
-    base = metric_log.path_id("m", tmp_path / "m.jsonl")
+    base = metric_log.path_id("m", tmp_path / "m.jsonl", "metric-log")
     assert (one.id, two.id) == (base + "#1", base + "#2")
     assert (one.name_hint, two.name_hint) == (f"{tmp_path.name}/m.jsonl#1", f"{tmp_path.name}/m.jsonl#2")
     assert two.sort_time > one.sort_time  # the later run is the newer one

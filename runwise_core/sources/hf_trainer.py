@@ -122,7 +122,7 @@ class HfTrainerSource:
             return []
         claimed = {name for _, name in checkpoints}
         subdirs[:] = [d for d in subdirs if d not in claimed]
-        return [RunRef(self.name, path_id(folder.name, folder), (state_path,),
+        return [RunRef(self.name, path_id(folder.name, folder, self.name), (state_path,),
                        newest_mtime([state_path]) or 0.0, display_name(folder))]
 
     def load(self, ref: RunRef) -> Run:
@@ -130,7 +130,7 @@ class HfTrainerSource:
         # the ref names the output folder when its state was taken from a checkpoint inside it
         outer = state_path.parent.parent
         from_checkpoint = (bool(_CHECKPOINT.fullmatch(state_path.parent.name))
-                           and ref.id == path_id(outer.name, outer))
+                           and ref.id == path_id(outer.name, outer, self.name))
         folder = outer if from_checkpoint else state_path.parent
         run = exitless_run(ref.id, ref.name_hint or display_name(folder), self.name, folder, [state_path])
         notes = run.read_notes

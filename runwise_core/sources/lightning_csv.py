@@ -79,7 +79,7 @@ class LightningCsvSource:
         if not is_lightning_folder(folder, files):
             return []
         csv_path = folder / METRICS
-        return [RunRef(source=self.name, id=path_id(folder.name, folder), paths=(folder,),
+        return [RunRef(source=self.name, id=path_id(folder.name, folder, self.name), paths=(folder,),
                        sort_time=newest_mtime([csv_path]) or 0.0,
                        name_hint=display_name(folder))]
 

@@ -7,8 +7,8 @@ files: a run written in the last few minutes is running, anything else is ``unkn
 
 Ids. These formats carry no run id, and a reader does not know the scan root, so the id is
 ``<label>-<hash6>``: a readable label (the run folder's name, say ``version_0``, or a log
-file's stem) and the first 6 hex digits of the SHA-1 of the absolute path. It is stable for a
-path, short, and tells apart the many ``version_0`` folders of one tree.
+file's stem) and the first 6 hex digits of the SHA-1 of the source name and the absolute path.
+It is stable for a path, short, and tells apart the many ``version_0`` folders of one tree.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from pathlib import Path
 from ..model import Run
 
 
-def path_id(label: str, path: Path) -> str:
-    """``<label>-<first 6 hex of sha1(absolute path)>``; see the module docstring."""
-    digest = hashlib.sha1(os.fsencode(os.path.abspath(path))).hexdigest()[:6]
+def path_id(label: str, path: Path, source: str) -> str:
+    """``<label>-<first 6 hex of sha1(source + ":" + absolute path)>``; see the module
+    docstring. The source is hashed in so that a folder holding both a TensorBoard file and a
+    Lightning ``metrics.csv`` gives two runs with two ids."""
+    digest = hashlib.sha1(os.fsencode(f"{source}:{os.path.abspath(path)}")).hexdigest()[:6]
     return f"{label}-{digest}"
 
 

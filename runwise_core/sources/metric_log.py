@@ -199,7 +199,7 @@ def load_file(path: Path) -> list[Run]:
     path = Path(path)
     if not path.is_file():
         raise UnreadableLog(f"{path} is not a readable file")
-    return _runs(path, _kind_for(path), path_id(path.stem, path), display_name(path, is_file=True))
+    return _runs(path, _kind_for(path), path_id(path.stem, path, SOURCE.name), display_name(path, is_file=True))
 
 
 class MetricLogSource:
@@ -218,7 +218,7 @@ class MetricLogSource:
             kind = sniff(path)
             if kind is None:
                 continue
-            run_id, name = path_id(path.stem, path), display_name(path, is_file=True)
+            run_id, name = path_id(path.stem, path, self.name), display_name(path, is_file=True)
             mtime = newest_mtime([path]) or 0.0
             n = count_parts(path, kind)
             if n == 1:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UnreadableLog
 from ..model import Run, Series
 from .base import RunRef
 from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id
@@ -52,7 +53,7 @@ class TensorBoardSource:
         paths = event_files(folder, files)
         if not paths:
             return []
-        return [RunRef(self.name, path_id(folder.name, folder), (folder,),
+        return [RunRef(self.name, path_id(folder.name, folder, self.name), (folder,),
                        newest_mtime(paths) or 0.0, display_name(folder))]
 
     def load(self, ref: RunRef) -> Run:
@@ -62,6 +63,8 @@ class TensorBoardSource:
         except OSError:
             names = []
         paths = event_files(folder, names)
+        if not paths:
+            raise UnreadableLog(f"{folder} holds no events.out.tfevents.* file (moved or deleted?)")
         run = exitless_run(ref.id, ref.name_hint or display_name(folder), self.name, folder, paths)
         steps: dict[str, array] = {}
         values: dict[str, array] = {}
