@@ -14,11 +14,12 @@ from ..model import Series
 from ..settings import Settings
 from .roles import Role, is_validation, role_of
 
-#: How many keys of each role a summary shows, in reading order.
+#: How many keys of each role a summary shows, in reading order: at most 8 keys, which keeps
+#: a run summary near 300 tokens.
 ROLE_QUOTA: tuple[tuple[Role, int], ...] = (
     (Role.TRAIN_LOSS, 1),
-    (Role.VAL_LOSS, 2),
-    (Role.LOSS, 2),
+    (Role.VAL_LOSS, 1),
+    (Role.LOSS, 1),
     (Role.ACCURACY, 2),
     (Role.LR, 1),
     (Role.GRAD_NORM, 1),

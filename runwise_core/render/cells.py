@@ -12,6 +12,13 @@ def num(x: float | None) -> str:
 
 
 def step(n: int | None) -> str:
+    """A step or count in a table cell: plain digits (``107124``), two tokens where the
+    thousands separators of :func:`fmt_int` cost three or four."""
+    return "-" if n is None else str(int(n))
+
+
+def step_text(n: int | None) -> str:
+    """A step in prose (headings, notes): with thousands separators (``107,124``)."""
     return fmt_int(n)
 
 
@@ -24,7 +31,7 @@ def at(value: float | None, where: int | None) -> str:
     """``3.64@107,100``: a value and the step it was reached at."""
     if value is None:
         return "-"
-    return f"{fmt(value)}@{fmt_int(where)}" if where is not None else fmt(value)
+    return f"{fmt(value)}@{int(where)}" if where is not None else fmt(value)
 
 
 def pct(p: float | None) -> str:

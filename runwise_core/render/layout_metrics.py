@@ -10,7 +10,7 @@ from ..analysis.compare import MISSING
 from ..analysis.downsample import coarsen
 from ..numfmt import fmt
 from ..views import Comparison, History, KeyList, StabilityTable, StatsTable
-from .cells import at, num, pct, signed, step
+from .cells import at, num, pct, signed, step, step_text
 from .doc import Code, Doc, Heading, Line, Table
 from .layout_runs import config_value
 
@@ -22,14 +22,20 @@ def _who(run_id: str, run_name: str) -> str:
 def _steps(first: int | None, last: int | None) -> str:
     if first is None:
         return "-"
-    return step(first) if first == last else f"{step(first)}–{step(last)}"
+    return step(first) if first == last else f"{step(first)}-{step(last)}"
+
+
+def _steps_text(first: int | None, last: int | None) -> str:
+    if first is None:
+        return "-"
+    return step_text(first) if first == last else f"{step_text(first)}–{step_text(last)}"
 
 
 def layout_keys(k: KeyList) -> Doc:
     title = f"keys of {_who(k.run_id, k.run_name)}: {len(k.keys)} scalar"
     if k.non_scalar:
         title += f", {len(k.non_scalar)} non-scalar"
-    title += f" ({step(k.rows)} rows)"
+    title += f" ({step_text(k.rows)} rows)"
     blocks: list[Any] = [Heading(title)]
     if k.keys:
         with_nf = any(i.non_finite for i in k.keys)
@@ -52,7 +58,7 @@ def _csv_num(x: float) -> str:
 
 def _key_facts(kh: Any) -> str:
     st = kh.stats
-    parts = [f"{kh.key}: {step(st.count)} points, steps {_steps(st.first_step, st.last_step)}"]
+    parts = [f"{kh.key}: {step_text(st.count)} points, steps {_steps_text(st.first_step, st.last_step)}"]
     if st.count:
         parts.append(f"first {num(kh.points.values[0])} · last {at(st.final, st.final_step)}")
         parts.append(f"min {at(st.min, st.min_step)} · max {at(st.max, st.max_step)}")
@@ -63,7 +69,7 @@ def _non_finite_line(kh: Any, limit: int = 20) -> str | None:
     st = kh.stats
     if not st.non_finite:
         return None
-    pts = [f"{fmt(v)}@{step(int(s))}" for s, v in zip(kh.non_finite.steps[:limit], kh.non_finite.values[:limit])]
+    pts = [f"{fmt(v)}@{int(s)}" for s, v in zip(kh.non_finite.steps[:limit], kh.non_finite.values[:limit])]
     more = st.non_finite - len(pts)
     return f"non-finite {kh.key}: {st.non_finite} points: " + ", ".join(pts) + (f" and {more} more" if more else "")
 
@@ -80,7 +86,7 @@ def layout_history(h: History, factor: int = 1, force_grid: bool = False) -> Doc
         grids = [coarsen(kh.grid, factor) for kh in h.keys]
         width = grids[0].width if grids else h.width
         blocks.append(Heading(
-            f"history of {_who(h.run_id, h.run_name)}: {keys} downsampled to rows of {step(width)} steps "
+            f"history of {_who(h.run_id, h.run_name)}: {keys} downsampled to rows of {step_text(width)} steps "
             f"(row = bucket start step; min,max over the bucket, so spikes stay visible)"))
     for kh in h.keys:
         blocks.append(Line(_key_facts(kh)))
@@ -128,24 +134,30 @@ def layout_history(h: History, factor: int = 1, force_grid: bool = False) -> Doc
 
 
 def layout_stats(t: StatsTable) -> Doc:
-    scope = "exact over every point" + (
-        f" in steps {t.step_range[0] if t.step_range[0] is not None else ''}:"
-        f"{t.step_range[1] if t.step_range[1] is not None else ''}" if t.step_range else "")
-    title = f"stats of {_who(t.run_id, t.run_name)} ({scope}" + ("; key metrics, -k for others)" if t.picked else ")")
+    """One row per key; the NaN/Inf column appears only when some key has one (the title
+    says "no NaN/Inf" otherwise), since a column of zeros costs two tokens a row."""
+    rng = ""
+    if t.step_range:
+        lo, hi = t.step_range
+        rng = f", steps {'' if lo is None else lo}:{'' if hi is None else hi}"
+    with_nf = any(s.non_finite for _, s in t.rows)
+    title = f"stats of {_who(t.run_id, t.run_name)} (exact, all points{rng}{'' if with_nf else '; no NaN/Inf'})"
+    if t.picked:
+        title += "; key metrics, -k for others"
     rows = tuple(
-        (k, step(s.count), at(s.min, s.min_step), at(s.max, s.max_step), num(s.mean), num(s.final),
-         step(s.non_finite))
+        (k, step(s.count), at(s.min, s.min_step), at(s.max, s.max_step), num(s.mean), num(s.final))
+        + ((f"{s.nan}/{s.inf}",) if with_nf else ())
         for k, s in t.rows
     )
-    return Doc((Heading(title), Table(("key", "n", "min@step", "max@step", "mean", "final", "nan/inf"), rows,
-                                      "lrrrrrr", "keys", "ask for fewer keys with -k")))
+    header = ("key", "n", "min@step", "max@step", "mean", "final") + (("nan/inf",) if with_nf else ())
+    return Doc((Heading(title), Table(header, rows, "lrrrrrr", "keys", "ask for fewer keys with -k")))
 
 
 def layout_stability(t: StabilityTable) -> Doc:
     title = f"stability of {_who(t.run_id, t.run_name)} (rolling std over a window; Theil-Sen slope per 1k steps)"
     rows = tuple(
         (k, s.status.value, step(s.count), step(s.window), num(s.rolling_std_median),
-         pct(None if s.relative_noise is None else 100 * s.relative_noise),
+         "-" if s.relative_noise is None else f"{fmt(100 * s.relative_noise, 3)}%",
          signed(s.slope_per_1k), signed(s.recent_slope_per_1k))
         for k, s in t.rows
     )
@@ -158,7 +170,7 @@ def _val(v: float | None, used: int | None, exact: bool) -> str:
 
 
 def _run_label(b: Any, at_step: int | None) -> str:
-    where = f"@{step(at_step)}" if at_step is not None else f" ({b.state.value}, step {step(b.last_step)})"
+    where = f"@{step_text(at_step)}" if at_step is not None else f" ({b.state.value}, step {step_text(b.last_step)})"
     return f"{b.id}{'' if b.name == b.id else ' ' + b.name}{where}"
 
 

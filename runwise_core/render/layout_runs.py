@@ -6,11 +6,11 @@ from typing import Any
 
 from ..numfmt import fmt, fmt_duration
 from ..views import BestList, ConfigView, LiveStatus, RunList, RunSummary
-from .cells import at, name, num, step
+from .cells import at, name, num, step, step_text
 from .doc import Code, Doc, Heading, Line, Table
-from .sparkline import sparkline
+from .sparkline import COMPACT_BLOCKS, sparkline
 
-#: Sparkline width in a run list (each block costs about two tokens).
+#: Sparkline width in a run list (compact glyphs: about half a token per block).
 LIST_SPARK = 6
 SUMMARY_SPARK = 10
 
@@ -19,14 +19,16 @@ def _shape(values: tuple[float, ...], width: int) -> str:
     if len(values) > width:  # profiles are 10 wide; a list shows fewer blocks
         step_ = len(values) / width
         values = tuple(values[int(i * step_)] for i in range(width))
-    return sparkline(values)
+    return sparkline(values, COMPACT_BLOCKS)
 
 
 def layout_run_list(r: RunList) -> Doc:
+    """Columns id, state, step, metric, trend, name: the name comes last, so its varying
+    width costs no padding (every padded gap costs a token per row)."""
     if r.query is not None:
-        title = f"runs matching {r.query!r}: {len(r.rows)}" + (f" of {r.total}" if r.total > len(r.rows) else "")
+        title = f"{len(r.rows)} runs match {r.query!r}" + (f" (of {r.total})" if r.total > len(r.rows) else "")
     else:
-        title = f"runs: {r.total}, newest first" + (f", showing {len(r.rows)}" if r.total > len(r.rows) else "")
+        title = f"{r.total} runs, newest first" + (f", showing {len(r.rows)}" if r.total > len(r.rows) else "")
     if not r.rows:
         hint = "no run's id, name, group, tags or notes contain it" if r.query is not None else (
             "no runs found; point --dir (or RUNWISE_DIR) at a folder holding wandb/ or logs")
@@ -34,19 +36,20 @@ def layout_run_list(r: RunList) -> Doc:
     keys = {row.metric for row in r.rows}
     same_key = len(keys) == 1 and None not in keys
     metric_header = next(iter(keys)) if same_key else "metric"
-    header = ("id", "name", "state", "step", metric_header, "trend")
+    # The title rides in the last header cell: no line of its own, no padding on any row.
+    header = ("id", "state", "step", metric_header, "trend", f"name ({title})")
     rows = []
     for row in r.rows:
         value = num(row.final) if same_key else (f"{row.metric}={num(row.final)}" if row.metric else "-")
-        trend = f"{_shape(row.shape, LIST_SPARK)} {row.trend.arrow}" if row.trend else ""
-        rows.append((row.id, name(row.name), row.state.value, step(row.last_step), value, trend))
-    return Doc((Heading(title), Table(header, tuple(rows), "lllrrl", "runs", "use -n N")))
+        trend = f"{row.trend.arrow} {_shape(row.shape, LIST_SPARK)}" if row.trend else ""
+        rows.append((row.id, row.state.value, step(row.last_step), value, trend, name(row.name)))
+    return Doc((Table(header, tuple(rows), "llrrll", "runs", "use -n N"),))
 
 
 def _status_line(s: RunSummary) -> str:
     parts = [f"run {s.id}" + (f" {s.name}" if s.name != s.id else ""), s.state.value]
     if s.last_step is not None:
-        parts.append(f"step {step(s.last_step)}" + (f"/{step(s.total_steps)}" if s.total_steps else ""))
+        parts.append(f"step {step_text(s.last_step)}" + (f"/{step_text(s.total_steps)}" if s.total_steps else ""))
     if s.runtime_s is not None:
         parts.append(fmt_duration(s.runtime_s))
     if s.exit_code is not None:
@@ -58,18 +61,20 @@ def _status_line(s: RunSummary) -> str:
     return " · ".join(parts)
 
 
+def kind_name(a: Any) -> str:
+    kind = getattr(a, "kind", "")
+    return str(getattr(kind, "value", kind))
+
+
 def anomaly_rows(anomalies: tuple[Any, ...]) -> tuple[tuple[str, ...], ...]:
-    return tuple(
-        (str(getattr(a, "kind", "")), str(getattr(a, "metric", "")), step(getattr(a, "step", None)),
-         str(getattr(a, "message", "")))
-        for a in anomalies
-    )
+    """Kind and message: the detectors' messages name the metric and the step already."""
+    return tuple((kind_name(a), str(getattr(a, "message", ""))) for a in anomalies)
 
 
 def layout_run_summary(s: RunSummary) -> Doc:
     blocks: list[Any] = [Heading(_status_line(s))]
     if s.anomalies:
-        blocks.append(Table((), anomaly_rows(s.anomalies), "llrl", "anomalies",
+        blocks.append(Table((), anomaly_rows(s.anomalies), "ll", "anomalies",
                             f"see `runwise run {s.id} -k KEY`", title=f"anomalies ({len(s.anomalies)}):"))
     if s.metrics:
         rows = tuple(
@@ -92,7 +97,7 @@ def layout_run_summary(s: RunSummary) -> Doc:
 def layout_live(v: LiveStatus) -> Doc:
     head = f"live {v.id}" + (f" {v.name}" if v.name != v.id else "") + f" · {v.state.value}"
     if v.step is not None:
-        head += f" · step {step(v.step)}" + (f"/{step(v.total_steps)}" if v.total_steps else "")
+        head += f" · step {step_text(v.step)}" + (f"/{step_text(v.total_steps)}" if v.total_steps else "")
     if v.rate is not None:
         head += f" · {fmt(v.rate)} steps/s"
     if v.eta_s is not None:

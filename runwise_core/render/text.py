@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from .doc import Code, Doc, Heading, Line, Table
 
-GAP = "  "
+#: One space between columns: columns stay aligned by padding, and a single space merges
+#: into the next token, where every wider gap costs a token per cell.
+GAP = " "
 
 
 def table_lines(t: Table, indent: str = "") -> list[str]:
