@@ -1,0 +1,75 @@
+"""The runwise MCP server: the zoom levels as typed, read-only tools over stdio.
+
+    python -m runwise.server [--root PATH]... [--timeout S] [--log-level LEVEL]
+    runwise-mcp ...                      (the same, as a console script)
+
+Modules by job: :mod:`.tools` (the typed tools), :mod:`.runner` (worker thread, progress,
+time limit, errors to ``ToolError``), :mod:`.workspace` (roots, catalog, picking runs),
+:mod:`.schema` (compact input schemas). Path confinement is in :mod:`runwise_core.roots`.
+
+Only protocol goes to stdout: logging goes to stderr, and while serving the SDK points
+fd 1 at stderr so a stray print cannot corrupt the stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from mcp.server.mcpserver import MCPServer
+
+from runwise_core.errors import RunwiseError
+from runwise_core.model import Run
+from runwise_core.roots import ROOT_ENV, Roots
+from runwise_core.sources.base import RunRef
+
+from .runner import DEFAULT_TIMEOUT_S, Runner
+from .tools import build_tools
+from .workspace import Workspace
+
+__all__ = ["create_server", "main"]
+
+INSTRUCTIONS = (
+    "runwise reads ML training runs (W&B folders, JSONL/CSV logs) under this server's roots. "
+    "Zoom in, cheapest first: list_runs, summarize_run, get_keys, get_history."
+)
+
+
+def create_server(roots: Roots, timeout_s: float = DEFAULT_TIMEOUT_S,
+                  loader: Callable[[RunRef], Run] | None = None) -> MCPServer:
+    """An MCP server reading only under ``roots``. ``loader`` replaces the catalog's run
+    loader (tests use it to stand in a slow or failing reader)."""
+    runner = Runner(Workspace(roots, loader=loader), timeout_s)
+    return MCPServer("runwise", instructions=INSTRUCTIONS, tools=build_tools(runner))
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="runwise-mcp", description="runwise MCP server over stdio.")
+    p.add_argument("--root", action="append", default=None, metavar="PATH",
+                   help=f"folder the server may read (repeatable; default: ${ROOT_ENV}, "
+                        f"'{os.pathsep}'-separated, else the working folder)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
+                   help=f"seconds one call may take (default {DEFAULT_TIMEOUT_S:.0f})")
+    p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                   help="stderr log level (default WARNING)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve over stdio until the client closes the stream; 1 for a bad start (message on stderr)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        roots = Roots.choose(args.root, os.environ.get(ROOT_ENV))
+    except RunwiseError as err:
+        sys.stderr.write(f"runwise-mcp: {err}\n")
+        return 1
+    if args.timeout <= 0:
+        sys.stderr.write(f"runwise-mcp: --timeout must be positive (got {args.timeout})\n")
+        return 1
+    logging.getLogger("runwise.server").info("serving runs under %s", roots.describe())
+    create_server(roots, args.timeout).run("stdio")
+    return 0

@@ -1,0 +1,5 @@
+"""``python -m runwise.server``: the MCP server over stdio."""
+
+from . import main
+
+raise SystemExit(main())

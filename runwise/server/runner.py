@@ -1,0 +1,109 @@
+"""How every tool call runs: in a worker thread, under the workspace lock, within a time
+limit, with progress, and with every failure turned into a ``ToolError`` at this one place.
+
+In mcp 2.3 an exception other than ``ToolError`` reaches the model as a bare "Error
+executing tool X", which tells it nothing. So :class:`~runwise_core.errors.RunwiseError`
+(the failures a caller can cause; their messages name the next step) becomes a
+``ToolError`` with that message, and anything else becomes a short ``ToolError`` naming the
+failure while its traceback goes to the log on stderr.
+
+Reads run in a worker thread (``anyio.to_thread``) so the event loop keeps answering
+(pings, cancellations, other calls) while a large log is parsed. A call that outlives
+:attr:`Runner.timeout_s` is answered with an error and its thread is abandoned; the lock
+it holds makes later calls wait for it rather than read the catalog concurrently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from runwise_core.errors import RunwiseError
+from runwise_core.render import render
+from runwise_core.tokens import estimate
+
+from .workspace import Listed, Progress, Workspace
+
+log = logging.getLogger("runwise.server")
+
+#: Default time limit of one call, in seconds (``--timeout``).
+DEFAULT_TIMEOUT_S = 300.0
+
+
+class ProgressReporter:
+    """Forwards progress from the worker thread to the client (a no-op when the client
+    asked for none). Stops forwarding once the call has been answered."""
+
+    def __init__(self, ctx: Context | None) -> None:
+        self._ctx = ctx
+        self.active = ctx is not None
+
+    def __call__(self, done: float, total: float | None, message: str) -> None:
+        if not self.active or self._ctx is None:
+            return
+        try:
+            anyio.from_thread.run(self._ctx.report_progress, done, total, message)
+        except Exception as err:  # progress is a courtesy: a closed stream must not fail the read
+            self.active = False
+            log.debug("progress not delivered (%s: %s); no more progress for this call", type(err).__name__, err)
+
+
+class Runner:
+    """Runs one tool's work against a :class:`Workspace` and renders the result as text."""
+
+    def __init__(self, workspace: Workspace, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.workspace = workspace
+        self.timeout_s = timeout_s
+
+    async def text(self, tool: str, ctx: Context | None, work: Callable[[Progress], Any], max_tokens: int) -> str:
+        """``work(progress)`` returns a view result (or :class:`Listed`); the answer is its
+        text rendering within ``max_tokens``."""
+        reporter = ProgressReporter(ctx)
+
+        def job() -> str:
+            with self.workspace.lock:
+                result = work(reporter)
+                return render_listed(result, max_tokens)
+
+        try:
+            with anyio.fail_after(self.timeout_s):
+                return await anyio.to_thread.run_sync(job, abandon_on_cancel=True)
+        except TimeoutError:
+            reporter.active = False
+            log.warning("%s: no answer within %g s; its thread was left to finish", tool, self.timeout_s)
+            raise ToolError(f"{tool} did not finish within {self.timeout_s:g} s (a very large log is still being "
+                            "read in the background; later calls will wait for it). Try again in a minute, or "
+                            "ask for less: fewer runs (limit), fewer keys, a step range") from None
+        except RunwiseError as err:
+            raise ToolError(str(err)) from err
+        except ToolError:
+            raise
+        except Exception as err:  # the one catch-all: logged with its traceback, answered with a short message
+            log.exception("%s failed unexpectedly", tool)
+            detail = str(err).splitlines()[0][:200] if str(err) else ""
+            raise ToolError(f"{tool} failed inside runwise ({type(err).__name__}{': ' + detail if detail else ''}). "
+                            "This is a runwise bug, logged on the server's stderr; other runs and tools still work, "
+                            "e.g. list_runs or summarize_run with another run") from err
+
+
+def render_listed(result: Any, max_tokens: int) -> str:
+    """Render ``result`` within ``max_tokens``; a :class:`Listed` also names the runs it
+    skipped as unreadable, in a line the budget makes room for."""
+    if not isinstance(result, Listed):
+        return render(result, "text", max_tokens)
+    note = ""
+    if result.skipped:
+        shown = "; ".join(s.splitlines()[0][:160] for s in result.skipped[:3])
+        more = f" (+{len(result.skipped) - 3} more)" if len(result.skipped) > 3 else ""
+        note = f"skipped {len(result.skipped)} unreadable run(s): {shown}{more}\n"
+        if estimate(note) > max_tokens // 4:
+            note = f"skipped {len(result.skipped)} unreadable run(s)\n"
+    text = render(result.result, "text", max(max_tokens - estimate(note), 1))
+    return text + note

@@ -1,0 +1,187 @@
+"""What the server reads: its roots, one long-lived catalog over them, and the calls that
+pick runs and hand them to one view.
+
+Everything here is synchronous and runs in a worker thread (see :mod:`.runner`), under
+:attr:`Workspace.lock`: the catalog memoises loaded runs and is not safe to use from two
+threads at once. The choices mirror the CLI's ``compute`` so both front ends say the same
+thing for the same question.
+
+One catalog spans all roots rather than one per root, so ``latest``, newest-first ordering,
+selection by id prefix and the merge of a resumed run's folders work across roots exactly as
+the core implements them, with nothing re-implemented here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from runwise_core import views
+from runwise_core.catalog import Catalog
+from runwise_core.errors import RunNotFound, UnreadableLog, UsageError
+from runwise_core.model import Run, RunState
+from runwise_core.roots import Roots
+from runwise_core.settings import Settings, load_settings
+from runwise_core.sources.base import RunRef
+from runwise_core.sources.metric_log import load_file
+
+#: progress(done, total, message): called from the worker thread.
+Progress = Callable[[float, float | None, str], None]
+
+#: Local log files kept parsed between calls (keyed by path, checked by size and mtime).
+LOCAL_FILES_KEPT = 8
+
+
+def no_progress(done: float, total: float | None, message: str) -> None:
+    """The progress sink for callers that do not want progress."""
+
+
+@dataclasses.dataclass
+class Listed:
+    """A view result plus what the server had to leave out to produce it (unreadable runs)."""
+
+    result: Any
+    skipped: list[str] = dataclasses.field(default_factory=list)
+
+
+class Workspace:
+    """The roots, the catalog and the settings one server process serves from."""
+
+    def __init__(self, roots: Roots, settings: Settings | None = None,
+                 loader: Callable[[RunRef], Run] | None = None) -> None:
+        self.roots = roots
+        self.catalog = Catalog(list(roots.paths), loader=loader)
+        self.settings = settings if settings is not None else load_settings(roots.paths[0])
+        self.lock = threading.Lock()
+        self._files: OrderedDict[str, tuple[tuple[int, int], list[Run]]] = OrderedDict()
+
+    # -- picking runs ---------------------------------------------------------------------------
+    def run(self, selector: str | None, progress: Progress = no_progress) -> Run:
+        """The run ``selector`` names. ``latest`` (or None) rescans first, so a run started
+        since the last call counts; an unknown selector rescans once before failing."""
+        sel = (selector or "latest").strip() or "latest"
+        progress(0, 2, "finding runs")
+        if sel == "latest":
+            self.catalog.refresh()
+        try:
+            ref = self.catalog.select(sel)
+        except RunNotFound:
+            self.catalog.refresh()
+            ref = self.catalog.select(sel)
+        progress(1, 2, f"reading run {ref.id}")
+        run = self.catalog.load(ref)
+        progress(2, 2, "analysing")
+        return run
+
+    def all_runs(self, progress: Progress = no_progress, limit: int | None = None,
+                 refresh: bool = True) -> tuple[list[Run], list[str], int]:
+        """Runs newest first (the first ``limit`` of them), the runs skipped as unreadable
+        (one line each: id and why), and how many runs exist. One unreadable run must not
+        hide all the others, so it is skipped and named instead of failing the call."""
+        if refresh:
+            self.catalog.refresh()
+        refs = self.catalog.refs()
+        chosen = refs if limit is None else refs[:limit]
+        runs: list[Run] = []
+        skipped: list[str] = []
+        for i, ref in enumerate(chosen):
+            progress(i, len(chosen), f"reading run {ref.id} ({i + 1}/{len(chosen)})")
+            try:
+                runs.append(self.catalog.load(ref))
+            except UnreadableLog as err:
+                skipped.append(f"{ref.id}: {err}")
+        progress(len(chosen), len(chosen), "analysing")
+        return runs, skipped, len(refs)
+
+    def local_runs(self, path: str, progress: Progress = no_progress) -> list[Run]:
+        """Every run in the metric log at ``path`` (confined to the roots), re-read only when
+        the file's size or mtime changed."""
+        real = self.roots.confine(path)
+        progress(0, 2, f"reading {real.name}")
+        try:
+            st = os.stat(real)
+        except OSError as err:
+            raise UnreadableLog(f"{path}: {err.strerror or err} (resolved to {real}); "
+                                f"give a JSONL or CSV metric log under {self.roots.describe()}") from err
+        if not real.is_file():
+            raise UnreadableLog(f"{path} is a folder, not a log file; runs in folders are found by "
+                                "list_runs, or give one .jsonl/.csv file inside it")
+        key, print_ = str(real), (st.st_size, st.st_mtime_ns)
+        hit = self._files.get(key)
+        if hit is not None and hit[0] == print_:
+            self._files.move_to_end(key)
+            runs = hit[1]
+        else:
+            runs = load_file(Path(real))
+            self._files[key] = (print_, runs)
+            self._files.move_to_end(key)
+            while len(self._files) > LOCAL_FILES_KEPT:
+                self._files.popitem(last=False)
+        progress(1, 2, "analysing")
+        return runs
+
+    def local_run(self, path: str, part: int | None, progress: Progress = no_progress) -> Run:
+        """One run of a local log: ``part`` (1-based) of several appended runs, else the last."""
+        runs = self.local_runs(path, progress)
+        if part is None:
+            return runs[-1]
+        if not 1 <= part <= len(runs):
+            raise UsageError(f"{path} holds {len(runs)} run(s); use part 1 to {len(runs)}")
+        return runs[part - 1]
+
+    # -- the views --------------------------------------------------------------------------
+    def list_runs(self, limit: int, state: str | None, query: str | None,
+                  progress: Progress = no_progress) -> Listed:
+        """Like ``runwise list`` (``runwise find`` with ``query``): only the first ``limit``
+        runs are read unless a state or query needs every run."""
+        wanted = RunState(state) if state else None
+        if wanted is None and query is None:
+            runs, skipped, total = self.all_runs(progress, limit)
+            result = views.list_view(runs, limit, None, settings=self.settings)
+            if total > result.total:
+                result = views.RunList(result.rows, total)
+            return Listed(result, skipped)
+        runs, skipped, _ = self.all_runs(progress)
+        if query is None:
+            return Listed(views.list_view(runs, limit, wanted, settings=self.settings), skipped)
+        if wanted is not None:
+            runs = [r for r in runs if r.state() is wanted]
+        return Listed(views.find_view(runs, query, limit, settings=self.settings), skipped)
+
+    def best(self, metric: str, higher_is_better: bool | None, limit: int,
+             progress: Progress = no_progress) -> Listed:
+        runs, skipped, _ = self.all_runs(progress)
+        return Listed(views.best_view(runs, metric, higher_is_better, limit), skipped)
+
+    def live(self, selector: str | None, progress: Progress = no_progress) -> Any:
+        """``runwise live``: the given run, else the newest running run, else the newest run."""
+        if selector:
+            return views.live_view(self.run(selector, progress), settings=self.settings)
+        self.catalog.refresh()
+        run = self.catalog.latest_running()
+        if run is None:
+            run = self.run("latest", progress)
+        return views.live_view(run, settings=self.settings)
+
+    def anomalies(self, run: Run, keys: Sequence[str] | None) -> Any:
+        """Anomalies of ``run`` as a run summary (status, findings, the keys checked).
+
+        Stopgap until the views offer an anomaly-only result: the summary is the one typed
+        result whose layout shows findings, and asking for it with detection on is exactly
+        what ``runwise run ID -k KEYS`` prints.
+        """
+        return views.run_view(run, keys, anomalies=True, settings=self.settings)
+
+
+def step_range(step_from: int | None, step_to: int | None) -> tuple[int | None, int | None] | None:
+    """``(from, to)`` for the views, None when neither end is given; refuses from > to."""
+    if step_from is None and step_to is None:
+        return None
+    if step_from is not None and step_to is not None and step_from > step_to:
+        raise UsageError(f"step_from {step_from} is after step_to {step_to}; swap them")
+    return (step_from, step_to)
