@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import UnreadableLog
-from .row_table import DamageLog, RowTable, csv_cell_value, json_cells
+from .row_table import DamageLog, RowTable, csv_cell_value
 
 
 def _open(path: Path):
@@ -55,7 +55,7 @@ def read_jsonl(path: Path, table: RowTable, damage: DamageLog) -> None:
         if not isinstance(obj, dict):
             damage.skip(number, f"a JSON {type(obj).__name__}, not an object")
             continue
-        table.add_row(number, json_cells(obj))
+        table.add_json_row(number, obj)
 
 
 def read_csv(path: Path, table: RowTable, damage: DamageLog) -> list[str]:
