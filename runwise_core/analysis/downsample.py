@@ -9,7 +9,8 @@ Guarantees of :func:`downsample` (the same for any series, and tested):
   last point, the minimum and the maximum (of the finite values) are kept, so no extreme is
   lost: the global min and max of every step range wider than one bucket survive.
 * Every non-finite point (NaN, +-Inf) is kept, up to ``max_non_finite`` (the earliest
-  ones; their total count is reported in :class:`Downsampled`).
+  ones, plus the series' last point if it is one; their total count is reported in
+  :class:`Downsampled`).
 * Kept points are real logged points: their steps are real steps, never row numbers, and
   no value is interpolated or averaged.
 * A series with no more points than requested comes back unchanged.
@@ -154,8 +155,11 @@ def downsample(series: Series, samples: int, max_non_finite: int = 100, origin: 
     seg_starts = np.concatenate(([0], np.flatnonzero(np.diff(seg_index)) + 1))
     seg_ends = np.concatenate((seg_starts[1:], [n])) - 1
     keep = np.zeros(n, dtype=bool)
-    keep[seg_starts] = True
-    keep[seg_ends] = True
+    # Each bucket's first and last finite-or-not point shapes the curve; a non-finite one is
+    # kept through the non-finite rule below (so the cap holds), except the series' own ends.
+    keep[seg_starts[finite[seg_starts]]] = True
+    keep[seg_ends[finite[seg_ends]]] = True
+    keep[0] = keep[n - 1] = True
     # Position of each bucket's min / max among its finite values: argmin over a masked copy.
     idx = np.arange(n)
     vmin = np.where(finite, v, np.inf)

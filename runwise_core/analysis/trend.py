@@ -34,7 +34,8 @@ def trend_of(series: Series) -> Trend:
     """The trend of ``series`` over all its finite points.
 
     flat: fewer than two finite points, no spread, or a change under ``FLAT_FRACTION`` of
-    the range. noisy: the change is smaller than twice the typical point-to-point noise.
+    the range. noisy: the change is smaller than twice the typical point-to-point noise and
+    that noise is more than ``FLAT_FRACTION`` of the range.
     Otherwise down or up by the sign of (median of last fifth - median of first fifth).
     """
     y = series.values[np.isfinite(series.values)]
@@ -47,14 +48,15 @@ def trend_of(series: Series) -> Trend:
         return Trend.FLAT
     k = max(n // 5, 1)
     change = float(np.median(y[-k:]) - np.median(y[:k]))
-    if abs(change) < FLAT_FRACTION * spread:
-        return Trend.FLAT
     if n >= 10:
         d = np.diff(y)
         noise = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / np.sqrt(2.0)
-        # A change within twice the point-to-point noise is not a direction.
+        # A change within twice the point-to-point noise is no direction: noisy when the
+        # noise is a visible part of the range, else flat.
         if abs(change) < 2.0 * noise:
-            return Trend.NOISY
+            return Trend.NOISY if noise > FLAT_FRACTION * spread else Trend.FLAT
+    if abs(change) < FLAT_FRACTION * spread:
+        return Trend.FLAT
     return Trend.DOWN if change < 0 else Trend.UP
 
 

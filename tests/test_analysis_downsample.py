@@ -1,0 +1,112 @@
+"""The downsampler's guarantees: extremes, first/last, every NaN, real steps, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runwise_core.analysis.downsample import bucket_width, coarsen, downsample, make_buckets
+from runwise_core.model import Series
+
+
+def _series(n: int, seed: int = 0) -> Series:
+    rng = np.random.default_rng(seed)
+    steps = np.arange(n, dtype=np.int64) * 3 + 7
+    return Series(steps, np.cumsum(rng.standard_normal(n)))
+
+
+def test_one_step_spike_and_nan_in_a_million_steps_survive_500_samples():
+    n = 1_000_000
+    values = np.full(n, 1.0)
+    values[500_123] = 9.5
+    values[777_777] = np.nan
+    ds = downsample(Series(np.arange(n, dtype=np.int64), values), 500)
+    kept = dict(zip(ds.points.steps.tolist(), ds.points.values.tolist()))
+    assert kept[500_123] == 9.5
+    assert np.isnan(kept[777_777])
+    assert len(ds.points) <= 500 + 1
+    assert ds.total == n and ds.non_finite_total == 1 and ds.non_finite_dropped == 0
+
+
+def test_first_and_last_points_are_always_kept():
+    s = _series(10_000)
+    ds = downsample(s, 100)
+    assert ds.points.steps[0] == s.steps[0] and ds.points.steps[-1] == s.steps[-1]
+    assert ds.points.values[0] == s.values[0] and ds.points.values[-1] == s.values[-1]
+
+
+def test_kept_points_are_real_points_with_real_steps():
+    s = _series(5_000)
+    ds = downsample(s, 200)
+    idx = np.searchsorted(s.steps, ds.points.steps)
+    assert np.array_equal(s.steps[idx], ds.points.steps)
+    assert np.array_equal(s.values[idx], ds.points.values)
+    assert np.all(np.diff(ds.points.steps) > 0)
+
+
+def test_short_series_comes_back_unchanged():
+    s = _series(300)
+    ds = downsample(s, 500)
+    assert ds.exact
+    assert np.array_equal(ds.points.steps, s.steps) and np.array_equal(ds.points.values, s.values)
+
+
+def test_deterministic():
+    s = _series(20_000, seed=3)
+    a, b = downsample(s, 250), downsample(s, 250)
+    assert np.array_equal(a.points.steps, b.points.steps)
+
+
+def test_non_finite_points_are_capped_and_counted():
+    values = np.zeros(10_000)
+    values[::50] = np.nan  # 200 NaNs
+    values[7] = np.inf
+    ds = downsample(Series(np.arange(10_000, dtype=np.int64), values), 100, max_non_finite=20)
+    assert ds.non_finite_total == 201
+    assert ds.non_finite_dropped == 181
+    assert int(np.count_nonzero(~np.isfinite(ds.points.values))) == 20
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=1, max_size=3000),
+    samples=st.integers(min_value=8, max_value=400),
+)
+def test_global_finite_extremes_and_all_non_finite_are_kept(values, samples):
+    v = np.asarray(values, dtype=np.float64)
+    s = Series(np.arange(v.size, dtype=np.int64) * 2, v)
+    ds = downsample(s, samples, max_non_finite=10_000)
+    kept = ds.points.values
+    finite = v[np.isfinite(v)]
+    if finite.size:
+        assert np.nanmax(np.where(np.isfinite(kept), kept, np.nan)) == finite.max()
+        assert np.nanmin(np.where(np.isfinite(kept), kept, np.nan)) == finite.min()
+    assert int(np.count_nonzero(~np.isfinite(kept))) == int(np.count_nonzero(~np.isfinite(v)))
+    assert int(np.count_nonzero(np.isfinite(kept))) <= max(samples, 8)
+
+
+def test_bucket_width_is_a_round_number_covering_the_span():
+    assert bucket_width(0, 999_999, 250) == 5_000
+    assert bucket_width(0, 99, 10) == 10
+    assert bucket_width(5, 5, 10) == 1
+
+
+def test_buckets_hold_min_max_and_non_finite_counts():
+    s = Series(np.arange(10, dtype=np.int64), np.array([1, 5, 2, np.nan, 3, 0, 4, 4, np.inf, 2.0]))
+    b, idx = make_buckets(s, 2, origin=0, width=5)
+    assert b.starts.tolist() == [0, 5]
+    assert b.min.tolist() == [1, 0] and b.max.tolist() == [5, 4]
+    assert b.non_finite.tolist() == [1, 1] and b.counts.tolist() == [5, 5]
+    assert idx.tolist() == [0] * 5 + [1] * 5
+
+
+def test_coarsen_is_exact():
+    s = _series(8_000, seed=5)
+    fine, _ = make_buckets(s, 400, origin=0, width=20)
+    coarse_direct, _ = make_buckets(s, 100, origin=0, width=80)
+    merged = coarsen(fine, 4)
+    assert merged.width == 80
+    assert np.array_equal(merged.starts, coarse_direct.starts)
+    assert np.array_equal(merged.min, coarse_direct.min) and np.array_equal(merged.max, coarse_direct.max)
+    assert np.array_equal(merged.counts, coarse_direct.counts)
