@@ -271,3 +271,32 @@ def test_real_naf_dqn_events_with_slash_and_space_tags_and_python_tags_in_hparam
     assert run.config["policy"] == "__main__.noisy_policy"
     assert run.config["gamma"] == 0.99 and run.config["env_name"] == "LunarLanderContinuous-v2"
     assert run.read_notes == []
+
+
+def test_fast_path_agrees_with_the_general_decoder(tmp_path: Path) -> None:
+    from runwise_core.sources.tb_event import simple_scalar
+    from runwise_core.sources.tfrecord import read_records
+
+    w = tbx.SummaryWriter(str(tmp_path))
+    for s in (0, 1, 127, 128, 2**20, 2**40):
+        w.add_scalar("a/b c", s / 3, s)
+        w.add_scalar("t" * 130, 1.0, s)  # a tag too long for the fast path
+    w.close()
+    files = [event_file(tmp_path)]
+    if REAL.exists():
+        files += sorted(REAL.glob("*/lightning_logs/version_0/events.out.tfevents.*"))
+    fast = slow = 0
+    for path in files:
+        for _, data in read_records(path, []):
+            quick = simple_scalar(data)
+            if quick is None:
+                slow += 1
+                continue
+            fast += 1
+            ev = decode_event(data)
+            (v,) = ev.values
+            assert quick == (ev.wall_time, ev.step, v.tag.encode(), v.number) and v.plugin is None
+    assert fast >= 6 and slow >= 6
+    run = load(tmp_path)
+    assert run.metrics["t" * 130].steps.tolist() == [0, 1, 127, 128, 2**20, 2**40]
+    assert run.metrics["a/b c"].values.tolist() == [float(np.float32(s / 3)) for s in (0, 1, 127, 128, 2**20, 2**40)]

