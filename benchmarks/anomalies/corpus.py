@@ -113,21 +113,24 @@ def healthy_parts(rng: np.random.Generator, shape: str, n: int) -> dict:
     val_clean = clean[vidx] + gap  # a steady generalisation gap: healthy
     parts["vidx"] = vidx
     parts["val_clean"] = val_clean
-    parts["val"] = val_clean + rng.uniform(0.001, 0.006) * np.abs(val_clean).mean() * rng.standard_normal(vidx.size)
+    parts["val"] = val_clean + rng.uniform(0.001, 0.01) * np.abs(val_clean).mean() * rng.standard_normal(vidx.size)
     if rng.random() < 0.4:
-        acc = 0.3 + 0.6 * (1 - np.exp(-rng.uniform(2, 6) * t[vidx]))
-        parts["acc"] = acc + 0.005 * rng.standard_normal(vidx.size)
+        ceiling = rng.choice([0.9, 1.0])  # some tasks saturate at 100%: a ceiling is not a stall
+        acc = 0.3 + (ceiling - 0.3) * (1 - np.exp(-rng.uniform(2, 12) * t[vidx]))
+        parts["acc"] = np.minimum(acc + 0.005 * rng.standard_normal(vidx.size), 1.0)
     warm = max(1, int(rng.uniform(0.01, 0.1) * n))
     lr = np.where(np.arange(n) < warm, np.arange(n) / warm, 0.5 * (1 + np.cos(np.pi * t)))
     parts["lr"] = 3e-4 * lr
-    g = rng.uniform(0.3, 3.0) * (1 + 2 * np.exp(-20 * t)) * np.exp(0.25 * rng.standard_normal(n))
+    drift = rng.uniform(1.0, 3.0) ** t  # norms often creep up late in training
+    g = rng.uniform(0.3, 3.0) * (1 + 2 * np.exp(-20 * t)) * drift * np.exp(rng.uniform(0.1, 0.6) * rng.standard_normal(n))
     bursts = rng.random(n) < 0.01
     g[bursts] *= rng.uniform(1.5, 3.0, bursts.sum())
     if rng.random() < 0.3:  # scattered exact zeros, as GRPO logs them
         g[rng.random(n) < 0.13] = 0.0
     parts["grad"] = g
     if rng.random() < 0.5:
-        tp = rng.uniform(500, 50000) * np.exp(0.05 * rng.standard_normal(n))
+        slow = 1.0 - rng.uniform(0.0, 0.2) * t  # longer sequences later: a gentle slowdown
+        tp = rng.uniform(500, 50000) * slow * np.exp(rng.uniform(0.02, 0.15) * rng.standard_normal(n))
         tp[: max(1, int(0.02 * n))] *= 0.3  # slow start (compile, warmup)
         for d in rng.uniform(0.1, 0.95, int(rng.integers(0, 4))):  # eval / checkpoint dips
             i = int(d * n)
@@ -168,7 +171,10 @@ def inject(rng: np.random.Generator, kind: str, parts: dict) -> tuple[set[tuple[
         return {("spike", key)}, {("spike", key): int(steps[p + int(np.argmax(y[p : p + width]))])}, f"x{ratio:.1f}"
     if kind == "nan":
         p = int(rng.uniform(0.05, 0.98) * n)
-        mode = rng.choice(["one", "rest", "inf"])
+        mode = rng.choice(["one", "rest", "inf", "grad"])
+        if mode == "grad":
+            parts["grad"][p:] = np.nan
+            return {("nan", "grad_norm")}, {("nan", "grad_norm"): int(steps[p])}, "grad"
         if mode == "one":
             y[p] = np.nan
         elif mode == "rest":
@@ -180,7 +186,7 @@ def inject(rng: np.random.Generator, kind: str, parts: dict) -> tuple[set[tuple[
         p = int(rng.uniform(0.3, 0.85) * n)
         best = np.median(y[max(0, p - 20) : p])
         span = max(abs(y[: max(1, n // 50)].mean() - best), abs(best))
-        height = span * rng.uniform(1.0, 20.0)
+        height = span * rng.uniform(0.7, 20.0)
         ramp = np.clip((np.arange(n - p)) / max(1, rng.integers(1, max(2, n // 50))), 0, 1)
         y[p:] = y[p:] + height * ramp * (1 + 0.05 * rng.standard_normal(n - p))
         return {("divergence", key)}, {}, f"+{height / span:.1f} spans"
@@ -190,7 +196,7 @@ def inject(rng: np.random.Generator, kind: str, parts: dict) -> tuple[set[tuple[
         turn = rng.uniform(0.3, 0.7)
         vcl = parts["val_clean"]
         base = vcl[np.searchsorted(tv, turn)]
-        rise = rng.uniform(0.05, 0.5) * (vcl[0] - base)
+        rise = rng.uniform(0.03, 0.5) * (vcl[0] - base)
         vc = np.where(tv < turn, vcl, base + rise * (tv - turn) / (1 - turn))
         noise = parts["val"] - vcl
         parts["val"] = vc + noise
@@ -208,7 +214,7 @@ def inject(rng: np.random.Generator, kind: str, parts: dict) -> tuple[set[tuple[
             parts["val"] = c + 0.003 * c * rng.standard_normal(parts["vidx"].size)
             parts.pop("acc", None)
             return {("plateau", key), ("plateau", parts["val_key"])}, {}, f"ln {k}"
-        p = rng.uniform(0.2, 0.55)
+        p = rng.uniform(0.2, 0.62)
         t = parts["t"]
         l0 = rng.uniform(2, 8)
         slope = l0 * rng.uniform(0.5, 0.8) / p
@@ -222,10 +228,15 @@ def inject(rng: np.random.Generator, kind: str, parts: dict) -> tuple[set[tuple[
     if kind == "gradient":
         p = int(rng.uniform(0.2, 0.85) * n)
         g = parts["grad"]
-        if rng.random() < 0.6:
+        r = rng.random()
+        if r < 0.45:
             factor = 10 ** rng.uniform(1.2, 3.0)
             g[p:] *= factor
             note = f"explode x{factor:.0f}"
+        elif r < 0.65:  # a burst: a few steps far above the running level
+            factor = 10 ** rng.uniform(1.7, 3.0)
+            g[p : p + int(rng.integers(1, 4))] *= factor
+            note = f"burst x{factor:.0f}"
         else:
             g[p:] *= 10 ** (-rng.uniform(4, 8)) * np.exp(-np.arange(n - p) / max(1, n // 20))
             note = "vanish"
@@ -234,13 +245,13 @@ def inject(rng: np.random.Generator, kind: str, parts: dict) -> tuple[set[tuple[
         if "tp" not in parts:
             parts["tp"] = rng.uniform(500, 50000) * np.exp(0.05 * rng.standard_normal(n))
         p = int(rng.uniform(0.2, 0.85) * n)
-        frac = rng.uniform(0.1, 0.5)
+        frac = rng.uniform(0.1, 0.55)
         parts["tp"][p:] *= frac
         return {("throughput", "tokens_per_sec")}, {}, f"x{frac:.2f}"
     raise ValueError(kind)
 
 
-def make_corpus(seed: int = 0, healthy: int = 400, per_kind: int = 60, sizes: tuple[int, ...] = (200, 1000, 5000, 20000)) -> list[Case]:
+def make_corpus(seed: int = 0, healthy: int = 400, per_kind: int = 60, sizes: tuple[int, ...] = (60, 200, 1000, 5000, 20000)) -> list[Case]:
     """``healthy`` healthy runs plus ``per_kind`` runs per kind, deterministic in ``seed``."""
     rng = np.random.default_rng(seed)
     cases: list[Case] = []

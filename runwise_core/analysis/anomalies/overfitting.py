@@ -8,7 +8,9 @@ validation interval of it. A finding needs all of:
   three) worse than the best by ``overfit_min_rise_rel`` of the best level and by more than
   the validation noise (point-to-point scatter);
 * most validation points after the best worse than the best (a steady drift, not one
-  outlier), and the best clearly better than the first point (a flat metric's best is
+  outlier), still drifting (a least-squares slope over them at least two standard errors
+  above zero; the best point itself is left out, being the luckiest), and the best clearly
+  better than the first point (a flat metric's best is
   just its luckiest point; that is a plateau, not overfitting);
 * the training metric improving over the same stretch, by ``overfit_train_min_drop_rel``
   of its level: if training also gets worse, the gap did not open and this is not overfitting.
@@ -29,6 +31,8 @@ from .levels import noise_sigma, oriented, rolling_median, window_median
 MIN_VAL_POINTS = 4
 #: Two worse points after the best are a wobble; three are a trend.
 MIN_AFTER_BEST = 3
+#: The points after the best must rise with a slope this many standard errors above zero.
+MIN_TREND_T = 2.0
 NOISE_MARGIN = 4.0
 
 
@@ -55,10 +59,13 @@ def detect_overfitting(
     end = float(np.median(yv[-min(3, after.size) :]))
     rise = end - best
     noise = noise_sigma(yv[yv.size // 2 :]) if yv.size >= 8 else noise_sigma(yv)  # late scatter, not early curvature
-    if rise <= t.overfit_min_rise_rel * max(abs(best), 1e-12) or rise <= NOISE_MARGIN * noise / np.sqrt(min(3, after.size)):
+    # the best is the luckiest of many points (about 2 sigma low): the margin covers that too
+    if rise <= t.overfit_min_rise_rel * max(abs(best), 1e-12) or rise <= NOISE_MARGIN * noise:
         return []
     if np.mean(after > best) < 0.75:
         return []
+    if _trend_t(v.steps[ib + 1 :].astype(np.float64), after) < MIN_TREND_T:
+        return []  # worse than the best, but not getting worse: a noisy level, not a drift
     progress = float(np.median(yv[: max(1, min(3, ib))]) - best)
     if progress < NOISE_MARGIN * noise or progress < t.overfit_min_rise_rel * max(abs(best), 1e-12):
         return []  # never improved: a flat metric's best is just its luckiest point
@@ -85,3 +92,17 @@ def detect_overfitting(
            f"{fmt(st * t_best)} to {fmt(st * t_end)}")
     evidence = {"best": sv * best, "final": sv * end, "train_at_best": st * t_best, "train_final": st * t_end}
     return [Anomaly("overfitting", val_key, int(sb), msg, int(se), evidence)]
+
+
+def _trend_t(x: np.ndarray, y: np.ndarray) -> float:
+    """t statistic of the least-squares slope of ``y`` on ``x`` (inf for a perfect rise)."""
+    xc = x - x.mean()
+    sxx = float(np.sum(xc * xc))
+    if y.size < 3 or sxx <= 0:
+        return 0.0
+    slope = float(np.sum(xc * (y - y.mean())) / sxx)
+    resid = y - y.mean() - slope * xc
+    sd = float(np.sqrt(np.sum(resid * resid) / (y.size - 2)))
+    if sd == 0.0:
+        return float("inf") if slope > 0 else 0.0
+    return slope / (sd / np.sqrt(sxx))

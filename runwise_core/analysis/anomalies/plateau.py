@@ -30,7 +30,7 @@ from ...model import Series
 from ...numfmt import fmt, fmt_int
 from ...settings import Thresholds
 from .finding import Anomaly
-from .levels import blocks_for, noise_sigma, oriented
+from .levels import blocks_for, noise_sigma, oriented, rolling_median
 
 MIN_POINTS = 8
 
@@ -68,11 +68,11 @@ def detect_plateau(key: str, series: Series, t: Thresholds, higher_better: bool 
 
 def _stall(key: str, s: Series, y: np.ndarray, t: Thresholds, sign: float) -> list[Anomaly]:
     b = blocks_for(s.steps, y, 60)
-    med = b.med
+    med = rolling_median(b.med, 1)  # one wild block (a spike in a short series) is not a level
     nb = med.size
     if nb < 12:
         return []
-    sigma = noise_sigma(med)
+    sigma = noise_sigma(b.med)  # on the raw medians: smoothing would hide the noise
     band = max(6.0 * sigma, 0.01 * abs(float(med[-1])))  # the range of ~60 noisy medians is ~5 sigma
     rmax = np.maximum.accumulate(med[::-1])[::-1]
     rmin = np.minimum.accumulate(med[::-1])[::-1]

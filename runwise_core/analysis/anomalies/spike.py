@@ -5,7 +5,8 @@ medians (the point's own block and two either side) and the local scale the medi
 their MADs, so a spike no longer than a block cannot move either. A point is a candidate
 when it is ``spike_min_z`` local sigmas (or 4 times the series' own 99th-percentile z,
 if its noise is heavy-tailed) *and* ``spike_min_rel`` of the local level above the level; consecutive candidates form one excursion. An excursion counts as a spike only
-when it is short (``<= spike_max_len`` points), starts after the first block and rises above
+when it is short (``<= spike_max_len`` points), starts after the warmup (the first block or
+5% of the points, whichever is shorter) and rises above
 the points just before it (so the chaotic first steps and the fast first drop of a warmup
 are not "spikes") and comes back (an excursion
 that lasts to the end is divergence's business). A metric where candidate excursions are
@@ -74,9 +75,10 @@ def detect_spikes(key: str, series: Series, t: Thresholds, higher_better: bool |
     ends = np.flatnonzero(edges == -1)  # exclusive
     if starts.size > MAX_RATE * n + 3:
         return []
+    warm = min(b.size, max(3, n // 20))  # the first steps are warmup: no level yet
     found: list[tuple[float, int, int, int]] = []  # (z, start, end, peak index)
     for a, e in zip(starts.tolist(), ends.tolist()):  # loops over excursions, never points
-        if e - a > longest or e >= n or a < b.size:  # first block: warmup, no level yet
+        if e - a > longest or e >= n or a < warm:
             continue
         peak = a + int(np.argmax(excess[a:e]))
         before = y[max(0, a - longest) : a]
