@@ -162,3 +162,12 @@ def test_one_folder_with_two_formats_gives_two_runs_with_two_ids(tmp_path: Path)
     (pl,) = _scan(lightning_csv.SOURCE, folder)
     assert tb.id != pl.id and tb.id.startswith("version_0-") and pl.id.startswith("version_0-")
     assert _scan(metric_log.SOURCE, folder) == []  # metrics.csv there is Lightning's
+
+
+def test_ids_of_long_folder_names_stay_short(tmp_path: Path) -> None:
+    folder = tmp_path / "whisper_tiny_resumed_streaming_trainer_state"
+    folder.mkdir()
+    build_hf(folder, old=True)
+    (ref,) = _scan(hf_trainer.SOURCE, folder)
+    assert ref.id.startswith("whisper_tiny_resumed_str-") and len(ref.id) == 24 + 7
+    assert ref.name_hint == "whisper_tiny_resumed_streaming_trainer_state"

@@ -7,7 +7,7 @@ files: a run written in the last few minutes is running, anything else is ``unkn
 
 Ids. These formats carry no run id, and a reader does not know the scan root, so the id is
 ``<label>-<hash6>``: a readable label (the run folder's name, say ``version_0``, or a log
-file's stem) and the first 6 hex digits of the SHA-1 of the source name and the absolute path.
+file's stem, cut to 24 characters) and the first 6 hex digits of the SHA-1 of the source name and the absolute path.
 It is stable for a path, short, and tells apart the many ``version_0`` folders of one tree.
 """
 
@@ -22,12 +22,16 @@ from pathlib import Path
 from ..model import Run
 
 
+#: Ids stay short: a long folder name is cut to this many characters (the hash keeps it unique).
+MAX_LABEL = 24
+
+
 def path_id(label: str, path: Path, source: str) -> str:
     """``<label>-<first 6 hex of sha1(source + ":" + absolute path)>``; see the module
     docstring. The source is hashed in so that a folder holding both a TensorBoard file and a
     Lightning ``metrics.csv`` gives two runs with two ids."""
     digest = hashlib.sha1(os.fsencode(f"{source}:{os.path.abspath(path)}")).hexdigest()[:6]
-    return f"{label}-{digest}"
+    return f"{label[:MAX_LABEL]}-{digest}"
 
 
 #: Folder names that say nothing about which run it is: a name goes up past them.
