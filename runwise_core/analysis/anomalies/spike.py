@@ -1,8 +1,9 @@
 """spike: a sudden, short excursion of a loss-like metric in its bad direction, then recovery.
 
-Judged against the local noise: the local level is the median of five neighbouring block
-medians (the point's own block and two either side) and the local scale the median of
-their MADs, so a spike no longer than a block cannot move either. A point is a candidate
+Judged against the local noise: the local level runs through the block medians (linear
+between block centres, so a steep trend is not noise) and the local scale is the median,
+over five neighbouring blocks, of the MAD around that level. A block is at least four
+times the longest spike, so a spike cannot move either. A point is a candidate
 when it is ``spike_min_z`` local sigmas (or 4 times the series' own 99th-percentile z,
 if its noise is heavy-tailed) *and* ``spike_min_rel`` of the local level above the level; consecutive candidates form one excursion. An excursion counts as a spike only
 when it is short (``<= spike_max_len`` points), starts after the warmup (the first block or
@@ -50,12 +51,16 @@ def detect_spikes(key: str, series: Series, t: Thresholds, higher_better: bool |
         size = max(3, n // 5)
     b = blocks(s.steps, y, size)
     nb = len(b)
-    pad_med = np.pad(b.med, 2, mode="edge")
-    pad_mad = np.pad(b.mad, 2, mode="edge")
-    level_b = np.median(np.lib.stride_tricks.sliding_window_view(pad_med, 5), axis=1)
+    # The level runs through the block medians (linear between block centres), so a trend
+    # inside a block is not mistaken for noise; the scale is the MAD of what is left,
+    # taken over five neighbouring blocks.
+    ends = np.append(b.first_index[1:], n)
+    centres = (b.first_index + ends - 1) / 2.0
+    level = np.interp(np.arange(n, dtype=np.float64), centres, b.med)
+    resid = blocks(s.steps, y - level, b.size)
+    pad_mad = np.pad(resid.mad, 2, mode="edge")
     sigma_b = MAD_TO_SIGMA * np.median(np.lib.stride_tricks.sliding_window_view(pad_mad, 5), axis=1)
     block_of = np.minimum(np.arange(n) // b.size, nb - 1)
-    level = level_b[block_of]
     sigma = sigma_b[block_of]
     floor = 1e-12 + 1e-9 * np.abs(level)
     excess = y - level
