@@ -104,7 +104,12 @@ def read_state(path: Path, notes: list[str]) -> dict[str, Any]:
 
 
 def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value) else None
+    """``value`` as a step: a finite number within int64, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return int(value) if -(2**63) <= value < 2**63 else None
 
 
 class HfTrainerSource:

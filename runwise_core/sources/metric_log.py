@@ -116,7 +116,8 @@ def _choose_step_key(table: RowTable) -> str | None:
         if key is None:
             continue
         _, values = table.column(key)
-        if values.size and np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+        if (values.size and np.all(np.isfinite(values)) and np.all(values == np.round(values))
+                and np.all(np.abs(values) < 2.0**62)):
             return key
     return None
 

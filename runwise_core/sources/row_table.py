@@ -185,9 +185,12 @@ class RowTable:
                 np.frombuffer(self._values[key], dtype=np.float64))
 
     def row_steps(self, step_key: str) -> np.ndarray:
-        """The step of every row from ``step_key``: rows lacking it take the previous row's
-        step (a sparse row belongs to the step last logged), leading rows the first one."""
+        """The step of every row from ``step_key``: rows lacking it (or holding NaN, Inf or a
+        number beyond int64) take the previous row's step (a sparse row belongs to the step
+        last logged), leading rows the first one. Fractions are truncated."""
         rows, values = self.column(step_key)
+        ok = np.isfinite(values) & (np.abs(values) < 2.0**62)
+        rows, values = rows[ok], values[ok]
         steps = np.zeros(self.n_rows, dtype=np.int64)
         if rows.size == 0:
             return np.arange(self.n_rows, dtype=np.int64)

@@ -96,7 +96,7 @@ class TensorBoardSource:
                     continue
                 try:
                     ev = decode_event(data)
-                except (ValueError, struct_error) as exc:
+                except (ValueError, IndexError, struct_error) as exc:
                     n_bad += 1
                     if len(bad) < _KEEP_BAD:
                         bad.append(f"{path.name}: record at byte {offset} does not parse ({exc}); skipped")
