@@ -300,3 +300,13 @@ def test_fast_path_agrees_with_the_general_decoder(tmp_path: Path) -> None:
     run = load(tmp_path)
     assert run.metrics["t" * 130].steps.tolist() == [0, 1, 127, 128, 2**20, 2**40]
     assert run.metrics["a/b_c"].values.tolist() == [float(np.float32(s / 3)) for s in (0, 1, 127, 128, 2**20, 2**40)]
+
+
+def test_a_restart_from_a_checkpoint_keeps_both_stretches_with_a_note(tmp_path: Path) -> None:
+    w = tbx.SummaryWriter(str(tmp_path))
+    for s in (10, 20, 30, 20, 30, 40):
+        w.add_scalar("loss", float(s), s)
+    w.close()
+    run = load(tmp_path)
+    assert run.metrics["loss"].steps.tolist() == [10, 20, 20, 30, 30, 40]
+    assert run.read_notes == ["steps go back in loss (step 30 -> 20): a restart from a checkpoint? both stretches kept"]

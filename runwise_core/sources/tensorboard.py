@@ -18,6 +18,7 @@ running (written in the last few minutes) or unknown.
 from __future__ import annotations
 
 import re
+import struct
 from array import array
 from pathlib import Path
 
@@ -44,6 +45,70 @@ def event_files(folder: Path, files: list[str]) -> list[Path]:
     return [folder / name for _, name in sorted(found)]
 
 
+class _Points:
+    """Scalar points per tag while streaming, the plugin of each tag, and event times."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, array] = {}
+        self.values: dict[str, array] = {}
+        self.plugins: dict[str, str] = {}
+        self.non_scalar: dict[str, str] = {}
+        self.time_steps, self.times = array("q"), array("d")
+        self.events = 0
+
+    def add(self, tag: str, step: int, number: float | None, kind: str | None, plugin: str | None) -> None:
+        if plugin:
+            plugin = self.plugins.setdefault(tag, plugin)
+        else:
+            plugin = self.plugins.get(tag)
+        if plugin == "hparams":
+            return  # the hparams plugin's own tags describe the config, not the run
+        if number is not None and plugin in (None, "", "scalars"):
+            if tag not in self.steps:
+                self.steps[tag], self.values[tag] = array("q"), array("d")
+            self.steps[tag].append(step)
+            self.values[tag].append(number)
+        elif tag not in self.non_scalar:
+            self.non_scalar[tag] = _PLUGIN_KINDS.get(plugin or "", kind or plugin or "tensor")
+
+    def time(self, step: int, wall_time: float) -> None:
+        if wall_time > 0:
+            self.time_steps.append(step)
+            self.times.append(wall_time)
+
+
+def _read_file(path: Path, points: _Points, notes: list[str]) -> None:
+    """Stream one event file into ``points``; records that do not parse are skipped."""
+    tags: dict[bytes, str] = {}
+    bad = 0
+    for offset, data in read_records(path, notes):
+        fast = simple_scalar(data)
+        if fast is not None:
+            wall, step, raw_tag, number = fast
+            tag = tags.get(raw_tag)
+            if tag is None:
+                tag = tags[raw_tag] = raw_tag.decode("utf-8", "replace")
+            points.events += 1
+            points.time(step, wall)
+            points.add(tag, step, number, None, None)
+            continue
+        try:
+            ev = decode_event(data)
+        except (ValueError, IndexError, struct.error) as exc:
+            bad += 1
+            if bad <= _KEEP_BAD:
+                notes.append(f"{path.name}: record at byte {offset} does not parse ({exc}); skipped")
+            continue
+        points.time(ev.step, ev.wall_time)
+        if ev.values is None:
+            continue
+        points.events += 1
+        for v in ev.values:
+            points.add(v.tag, ev.step, v.number, v.kind, v.plugin)
+    if bad > _KEEP_BAD:
+        notes.append(f"{path.name}: {bad - _KEEP_BAD} more records that do not parse skipped")
+
+
 class TensorBoardSource:
     """The :class:`~runwise_core.sources.base.Source` for TensorBoard event folders."""
 
@@ -66,79 +131,30 @@ class TensorBoardSource:
         if not paths:
             raise UnreadableLog(f"{folder} holds no events.out.tfevents.* file (moved or deleted?)")
         run = exitless_run(ref.id, ref.name_hint or display_name(folder), self.name, folder, paths)
-        steps: dict[str, array] = {}
-        values: dict[str, array] = {}
-        plugins: dict[str, str] = {}
-        time_steps, times = array("q"), array("d")
-        tags: dict[bytes, str] = {}
-        bad: list[str] = []
-        n_bad = 0
-        events = 0
+        points = _Points()
         for path in paths:
-            for offset, data in read_records(path, run.read_notes):
-                fast = simple_scalar(data)
-                if fast is not None:
-                    wall, step, raw_tag, number = fast
-                    tag = tags.get(raw_tag)
-                    if tag is None:
-                        tag = tags[raw_tag] = raw_tag.decode("utf-8", "replace")
-                    events += 1
-                    time_steps.append(step)
-                    times.append(wall)
-                    plugin = plugins.get(tag)
-                    if plugin in (None, "", "scalars"):
-                        if tag not in steps:
-                            steps[tag], values[tag] = array("q"), array("d")
-                        steps[tag].append(step)
-                        values[tag].append(number)
-                    elif plugin != "hparams":
-                        run.non_scalar.setdefault(tag, _PLUGIN_KINDS.get(plugin, plugin))
-                    continue
-                try:
-                    ev = decode_event(data)
-                except (ValueError, IndexError, struct_error) as exc:
-                    n_bad += 1
-                    if len(bad) < _KEEP_BAD:
-                        bad.append(f"{path.name}: record at byte {offset} does not parse ({exc}); skipped")
-                    continue
-                if ev.values is None:
-                    if ev.wall_time:
-                        time_steps.append(ev.step)
-                        times.append(ev.wall_time)
-                    continue
-                events += 1
-                time_steps.append(ev.step)
-                times.append(ev.wall_time)
-                for v in ev.values:
-                    plugin = plugins.setdefault(v.tag, v.plugin) if v.plugin else plugins.get(v.tag)
-                    if plugin == "hparams":
-                        continue
-                    if v.number is not None and plugin in (None, "", "scalars"):
-                        if v.tag not in steps:
-                            steps[v.tag], values[v.tag] = array("q"), array("d")
-                        steps[v.tag].append(ev.step)
-                        values[v.tag].append(v.number)
-                    else:
-                        run.non_scalar.setdefault(v.tag, _PLUGIN_KINDS.get(plugin or "", v.kind or plugin or "tensor"))
-        run.read_notes.extend(bad)
-        if n_bad > len(bad):
-            run.read_notes.append(f"{n_bad - len(bad)} more records that do not parse skipped")
+            _read_file(path, points, run.read_notes)
         if len(paths) > 1:
             run.read_notes.append(f"{len(paths)} event files read as one run: {', '.join(p.name for p in paths)}")
-        run.metrics = {tag: Series.from_lists(np.frombuffer(steps[tag], np.int64),
-                                              np.frombuffer(values[tag], np.float64).copy())
-                       for tag in steps}
-        for tag in list(run.non_scalar):
-            if tag in run.metrics:
-                del run.non_scalar[tag]
-        run.rows = events
+        back = []
+        for tag, raw in points.steps.items():
+            steps = np.frombuffer(raw, np.int64).copy()
+            run.metrics[tag] = Series.from_lists(steps, np.frombuffer(points.values[tag], np.float64).copy())
+            drops = np.flatnonzero(steps[1:] < steps[:-1])
+            if drops.size:
+                back.append(f"{tag} (step {steps[drops[0]]} -> {steps[drops[0] + 1]})")
+        if back:
+            run.read_notes.append("steps go back in " + ", ".join(back[:3]) + (" ..." if len(back) > 3 else "")
+                                  + ": a restart from a checkpoint? both stretches kept")
+        run.non_scalar = {t: k for t, k in points.non_scalar.items() if t not in run.metrics}
+        run.rows = points.events
         run.last_step = max((s.last_step for s in run.metrics.values() if s.last_step is not None), default=None)
-        if times:
-            t = np.frombuffer(times, np.float64)
+        if points.times:
+            t = np.frombuffer(points.times, np.float64)
             run.start_time = float(t.min())
             run.last_activity = float(t.max())
             run.runtime_s = float(t.max() - t.min())
-            run.timestamps = _last_time_per_step(np.frombuffer(time_steps, np.int64), t)
+            run.timestamps = _last_time_per_step(np.frombuffer(points.time_steps, np.int64), t)
         hp = folder / HPARAMS
         if hp.is_file():
             config, notes = load_yaml_mapping(hp)
@@ -155,7 +171,5 @@ def _last_time_per_step(steps: np.ndarray, times: np.ndarray) -> Series:
     last[:-1] = s[1:] != s[:-1]
     return Series(s[last].copy(), t[last].copy())
 
-
-from struct import error as struct_error  # noqa: E402  (struct.error, raised on short fields)
 
 SOURCE = TensorBoardSource()
