@@ -87,7 +87,7 @@ def build_parser() -> Parser:
     common = _common(True)
 
     def add(name: str, help_: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help_, description=help_, parents=[common],
+        return sub.add_parser(name, help=help_.replace("%", "%%"), description=help_, parents=[common],
                               formatter_class=argparse.RawDescriptionHelpFormatter,
                               epilog="examples:\n  " + EXAMPLES[name])
 
@@ -335,7 +335,10 @@ def compute(args: argparse.Namespace, settings: Settings) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 success, 1 any error)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or a usage error (1, message already on stderr)
+        return int(exit_.code or 0)
     if args.command is None:
         parser.print_help()
         return 1

@@ -35,7 +35,7 @@ def test_list_text_is_aligned_with_title_in_the_last_header_cell():
 def test_list_md_is_a_table_and_json_has_the_contract_fields():
     r = views.list_view([make_run("a1", "one")], now=NOW)
     md = render(r, "md")
-    assert md.splitlines()[0] == "| id | state | step | train/loss | trend | name (1 runs, newest first) |"
+    assert md.splitlines()[0] == "| id | state | step | train/loss | trend | name (1 run, newest first) |"
     assert md.splitlines()[1] == "|---|---|---:|---:|---|---|"
     data = json.loads(render(r, "json"))
     run = data["runs"][0]

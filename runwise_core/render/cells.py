@@ -23,8 +23,11 @@ def step_text(n: int | None) -> str:
 
 
 def name(text: str, width: int = NAME_WIDTH) -> str:
-    """A display name cut to ``width`` characters (with ``…``): ids, not names, are the handles."""
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """A display name cut to ``width`` characters (with ``…``): ids, not names, are the handles.
+    A path-like name keeps its end (the file name), others their start."""
+    if len(text) <= width:
+        return text
+    return "…" + text[-(width - 1):] if "/" in text else text[: width - 1] + "…"
 
 
 def at(value: float | None, where: int | None) -> str:

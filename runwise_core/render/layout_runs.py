@@ -22,13 +22,17 @@ def _shape(values: tuple[float, ...], width: int) -> str:
     return sparkline(values, COMPACT_BLOCKS)
 
 
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
 def layout_run_list(r: RunList) -> Doc:
     """Columns id, state, step, metric, trend, name: the name comes last, so its varying
     width costs no padding (every padded gap costs a token per row)."""
     if r.query is not None:
-        title = f"{len(r.rows)} runs match {r.query!r}" + (f" (of {r.total})" if r.total > len(r.rows) else "")
+        title = f"{_runs(r.total)} match {r.query!r}" + (f", showing {len(r.rows)}" if r.total > len(r.rows) else "")
     else:
-        title = f"{r.total} runs, newest first" + (f", showing {len(r.rows)}" if r.total > len(r.rows) else "")
+        title = f"{_runs(r.total)}, newest first" + (f", showing {len(r.rows)}" if r.total > len(r.rows) else "")
     if not r.rows:
         hint = "no run's id, name, group, tags or notes contain it" if r.query is not None else (
             "no runs found; point --dir (or RUNWISE_DIR) at a folder holding wandb/ or logs")
@@ -139,7 +143,7 @@ def layout_best(b: BestList) -> Doc:
     way = "highest" if b.higher_is_better else "lowest"
     why = {"flag": "as asked", "role": "by the key's role", "default": "default; --max for higher-is-better"}[
         b.direction_from]
-    title = f"best {b.metric} ({way} first, {why}): {len(b.rows)} runs"
+    title = f"best {b.metric} ({way} first, {why}): {_runs(len(b.rows))}"
     if b.without_metric:
         title += f", {b.without_metric} without it"
     rows = tuple(
