@@ -309,3 +309,18 @@ def test_display_names_climb_past_generic_folders(tmp_path: Path) -> None:
     assert display_name(Path("/x/detr/output/log.txt"), is_file=True) == "detr/output/log.txt"
     assert display_name(Path("/x/cpt_run")) == "cpt_run"
     assert display_name(Path("/a.jsonl"), is_file=True) == "a.jsonl"
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_key(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_bytes("\ufeffstep,loss\n1,0.5\n2,0.25\n".encode())
+    (tmp_path / "b.jsonl").write_bytes('\ufeff{"step": 1, "loss": 0.5}\n'.encode())
+    assert len(scan(tmp_path)) == 2
+    (a,) = load_file(tmp_path / "a.csv")
+    (b,) = load_file(tmp_path / "b.jsonl")
+    assert a.metrics["loss"].steps.tolist() == [1, 2] and b.metrics["loss"].steps.tolist() == [1]
+    assert a.read_notes == [] and b.read_notes == []
+
+
+def test_structured_debug_logs_with_a_step_are_not_metric_logs(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "server.log", [{"time": "t", "level": "INFO", "msg": "saved", "step": 5}])
+    assert scan(tmp_path) == []

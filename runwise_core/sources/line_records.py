@@ -36,6 +36,8 @@ def _decoded_lines(path: Path, damage: DamageLog) -> Iterator[tuple[int, str, bo
                 except UnicodeDecodeError as exc:
                     damage.skip(number, f"not UTF-8 at byte {exc.start}")
                     continue
+                if number == 1:
+                    text = text.lstrip("\ufeff")  # a byte-order mark some editors write
                 yield number, text.rstrip("\r\n"), ended
         except OSError as exc:
             raise UnreadableLog(f"cannot read {path}: {exc.strerror or exc}") from exc

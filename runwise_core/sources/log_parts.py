@@ -62,7 +62,7 @@ def _first_json_keys(fh) -> list[str] | None:
         if not raw:
             return None
         try:
-            obj = json.loads(raw)
+            obj = json.loads(raw.decode("utf-8").lstrip("\ufeff"))
         except ValueError:
             continue
         if isinstance(obj, dict):
@@ -95,7 +95,7 @@ def _jsonl_trace(path: Path) -> np.ndarray:
 def _csv_trace(path: Path) -> np.ndarray:
     values: list[float] = []
     with open(path, "rb") as fh:
-        header = next(csv.reader([fh.readline().decode("utf-8", "replace")]), [])
+        header = next(csv.reader([fh.readline().decode("utf-8", "replace").lstrip("\ufeff")]), [])
         header = [h.strip() for h in header]
         first = fh.readline().decode("utf-8", "replace")
         row = next(csv.reader([first]), [])

@@ -51,10 +51,10 @@ _WANDB_MARKERS = ("wandb-metadata.json", "wandb-history.jsonl", "wandb-summary.j
 
 def _looks_like_metrics(keys: list[str]) -> bool:
     low = {k.lower() for k in keys}
+    if {"level", "msg"} <= low or {"level", "message"} <= low:
+        return False  # a structured application log (W&B's debug-core.log), not metrics
     if low & set(STEP_KEYS):
         return True
-    if {"level", "msg"} <= low or {"level", "message"} <= low:
-        return False  # a structured application log, not metrics
     return any(_METRIC_WORD.search(k) for k in keys)
 
 
@@ -67,7 +67,7 @@ def _first_line(path: Path) -> str | None:
                 if not raw:
                     return None
                 if raw.strip():
-                    return raw.decode("utf-8", errors="replace").strip()
+                    return raw.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
     except OSError:
         return None
     return None
