@@ -83,7 +83,8 @@ def test_finished_trainer_run_has_curves_summary_config_and_state(tmp_path: Path
     assert run.metrics["loss"].steps.tolist() == [10, 20, 30, 40]
     assert run.metrics["loss"].values.tolist() == [0.2, 0.1, 2.0 / 30, 0.05]
     assert run.metrics["eval_loss"].steps.tolist() == [20, 40]
-    assert run.metrics["epoch"].values.tolist() == [0.5, 1.0, 1.0, 1.5, 2.0, 2.0]
+    assert run.metrics["epoch"].steps.tolist() == [10, 20, 30, 40]  # one point per step
+    assert run.metrics["epoch"].values.tolist() == [0.5, 1.0, 1.5, 2.0]
     # the final summary entry is not a point on any curve
     assert "train_loss" not in run.metrics and "train_runtime" not in run.metrics
     assert run.summary["train_loss"] == 0.123 and run.summary["train_runtime"] == 12.5

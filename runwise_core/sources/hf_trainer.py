@@ -15,8 +15,10 @@ list of dicts in the order they were logged:
   to ``Run.summary``, not to the metrics: its ``train_loss`` is an average over the whole run,
   not a point on the loss curve.
 
-``epoch`` is a metric like any other, kept as logged: it goes back to 0 when a streaming run
-is resumed, and the reader notes the steps where it does. State: finished when
+``epoch`` is a metric, one point per step (train and eval entries at one step both carry it),
+kept as logged otherwise: it goes back to 0 when a streaming run is resumed, and the reader
+notes the steps where it does. ``training_args.bin`` is a pickle and is never read; the
+config is the state file's own settings (``max_steps``, ``logging_steps``, batch size, ...). State: finished when
 ``global_step >= max_steps`` (``reached_total``), else running or unknown by file time.
 
 Discovery: a folder holding ``trainer_state.json`` is a run. An output folder whose
@@ -45,7 +47,8 @@ _CHECKPOINT = re.compile(r"checkpoint-(\d+)")
 #: Top-level keys that describe the state reached, not the setup: not config.
 _STATE_KEYS = frozenset({"log_history", "global_step", "epoch", "best_metric", "best_model_checkpoint",
                          "best_global_step", "total_flos", "num_input_tokens_seen", "is_local_process_zero",
-                         "is_world_process_zero", "is_hyper_param_search", "trial_name", "trial_params"})
+                         "is_world_process_zero", "is_hyper_param_search", "trial_name", "trial_params",
+                         "stateful_callbacks"})
 _SUMMARY_MARK = "train_runtime"
 
 
@@ -110,6 +113,13 @@ def _int(value: Any) -> int | None:
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return int(value) if -(2**63) <= value < 2**63 else None
+
+
+def _last_per_step(series: Series) -> Series:
+    """The last logged value at each step (the series is sorted stably by step)."""
+    keep = np.ones(series.steps.size, dtype=bool)
+    keep[:-1] = series.steps[1:] != series.steps[:-1]
+    return Series(series.steps[keep], series.values[keep])
 
 
 class HfTrainerSource:
@@ -190,6 +200,8 @@ class HfTrainerSource:
                 elif kind is not None:
                     run.non_scalar.setdefault(key, kind)
         run.metrics = {k: Series.from_lists(s, v) for k, (s, v) in columns.items()}
+        if "epoch" in run.metrics:  # train and eval entries both carry it: one point per step
+            run.metrics["epoch"] = _last_per_step(run.metrics["epoch"])
         for key in list(run.non_scalar):
             if key in run.metrics:
                 del run.non_scalar[key]
