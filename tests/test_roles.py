@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from runwise_core.analysis.roles import Role, higher_is_better, role_of, train_counterpart, train_val_pairs
+from runwise_core.analysis.roles import (
+    Role,
+    higher_is_better,
+    role_of,
+    train_counterpart,
+    train_val_pairs,
+    training_loss_key,
+)
 from runwise_core.settings import settings_from_mapping
 
 
@@ -101,3 +108,9 @@ def test_train_counterpart_pairs_validation_with_training(val_key: str, keys: li
 def test_train_val_pairs_lists_every_pair() -> None:
     keys = ["train/loss", "val/loss", "train/acc", "val/acc", "lr"]
     assert train_val_pairs(keys) == [("train/loss", "val/loss"), ("train/acc", "val/acc")]
+
+
+def test_training_loss_key_prefers_plain_then_step_then_epoch() -> None:
+    assert training_loss_key(["train_loss_epoch", "train_loss_step", "val_loss"]) == "train_loss_step"
+    assert training_loss_key(["loss", "train/loss", "eval_loss"]) == "train/loss"
+    assert training_loss_key(["val_loss", "lr"]) is None

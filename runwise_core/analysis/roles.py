@@ -176,6 +176,14 @@ def train_counterpart(val_key: str, keys: Iterable[str], settings: Settings | No
     return None
 
 
+def training_loss_key(keys: Iterable[str], settings: Settings | None = None) -> str | None:
+    """The run's main training loss: among keys with role ``train_loss``, a plain key first,
+    then a per-step one, then a per-epoch one (``train/loss`` before ``loss`` when both exist).
+    ``None`` when there is none."""
+    train = [k for k in keys if role_of(k, settings) is Role.TRAIN_LOSS]
+    return min(train, key=_train_preference) if train else None
+
+
 def train_val_pairs(keys: Iterable[str], settings: Settings | None = None) -> list[tuple[str, str]]:
     """Every (training key, validation key) pair among ``keys``, in the order of the val keys."""
     keys = list(keys)

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 
 from ...model import Run
 from ...settings import DEFAULT_SETTINGS, Settings
-from ..roles import LOSS_ROLES, Role, higher_is_better, is_validation, role_of, train_counterpart
+from ..roles import LOSS_ROLES, Role, higher_is_better, is_validation, role_of, train_counterpart, training_loss_key
 from .divergence import detect_divergence
 from .finding import KINDS, Anomaly
 from .gradient import detect_gradient
@@ -81,10 +81,7 @@ def detect_anomalies(run: Run, keys: Iterable[str] | None = None, settings: Sett
 
 def _overfitting(run: Run, val_key: str, all_keys: list[str], settings: Settings) -> list[Anomaly]:
     """Validation vs its training counterpart, else vs the run's training loss."""
-    partner = train_counterpart(val_key, all_keys, settings)
-    if partner is None:
-        losses = [k for k in all_keys if role_of(k, settings) is Role.TRAIN_LOSS]
-        partner = train_counterpart("val/loss", losses, settings) if losses else None
+    partner = train_counterpart(val_key, all_keys, settings) or training_loss_key(all_keys, settings)
     if partner is None:
         return []
     return detect_overfitting(

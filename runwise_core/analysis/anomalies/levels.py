@@ -19,7 +19,7 @@ MAD_TO_SIGMA = 1.4826
 
 @dataclass(frozen=True)
 class Blocks:
-    """Block medians of a series: ``steps[k]`` is the median step of block ``k``.
+    """Block medians of a series: ``steps[k]`` is the step of block ``k``'s middle point.
 
     ``size`` points per block; the ``n % size`` leftover points join the last block.
     ``mad[k]`` is the median absolute deviation of block ``k`` around its median.
@@ -83,7 +83,8 @@ def noise_sigma(a: np.ndarray) -> float:
 
 def window_median(steps: np.ndarray, values: np.ndarray, lo: float, hi: float) -> float | None:
     """Median of the points with ``lo <= step <= hi`` (None when there are none)."""
-    i, j = np.searchsorted(steps, [lo, hi], side="left")[0], np.searchsorted(steps, hi, side="right")
+    i = int(np.searchsorted(steps, lo, side="left"))
+    j = int(np.searchsorted(steps, hi, side="right"))
     if j <= i:
         return None
     return float(np.median(values[i:j]))
