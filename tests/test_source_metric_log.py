@@ -324,3 +324,20 @@ def test_a_byte_order_mark_is_not_part_of_the_first_key(tmp_path: Path) -> None:
 def test_structured_debug_logs_with_a_step_are_not_metric_logs(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "server.log", [{"time": "t", "level": "INFO", "msg": "saved", "step": 5}])
     assert scan(tmp_path) == []
+
+
+def test_parts_of_one_file_are_parsed_once_and_returned_fresh(tmp_path: Path, monkeypatch) -> None:
+    write_jsonl(tmp_path / "m.jsonl", [{"step": s, "loss": 1.0} for s in (0, 1, 0, 1)])
+    one, two = sorted(scan(tmp_path), key=lambda r: r.id)
+    source = metric_log.MetricLogSource()
+    calls = []
+    real = metric_log._runs
+    monkeypatch.setattr(metric_log, "_runs", lambda *a: calls.append(a) or real(*a))
+    a, b = source.load(one), source.load(two)
+    assert len(calls) == 1 and (a.id, b.id) == (one.id, two.id)
+    a.read_notes.append("changed by a caller")
+    assert "changed by a caller" not in source.load(one).read_notes
+    with open(tmp_path / "m.jsonl", "a") as fh:  # a changed file is read again
+        fh.write(json.dumps({"step": 2, "loss": 0.5}) + "\n")
+    assert source.load(two).metrics["loss"].steps.tolist() == [0, 1, 2]
+    assert len(calls) == 2

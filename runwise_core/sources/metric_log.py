@@ -24,6 +24,7 @@ newest part. :meth:`MetricLogSource.load_all` and :func:`load_file` return every
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -208,6 +209,9 @@ class MetricLogSource:
 
     name = "metric-log"
 
+    def __init__(self) -> None:
+        self._last: tuple[tuple, list[Run]] | None = None
+
     def scan(self, folder: Path, files: list[str], subdirs: list[str]) -> list[RunRef]:
         if any(m in files for m in _WANDB_MARKERS) or any(f.endswith(".wandb") for f in files):
             return []  # a W&B run folder: its JSON files are W&B's
@@ -231,10 +235,28 @@ class MetricLogSource:
         return refs
 
     def load_all(self, ref: RunRef) -> list[Run]:
-        """Every run in the ref's file (several when runs were appended)."""
+        """Every run in the ref's file (several when runs were appended).
+
+        The parts of the last file read are kept (keyed by path, size and mtime), so loading
+        ``NAME#1`` and then ``NAME#2`` parses the file once; each call returns fresh
+        :class:`Run` objects (the series arrays are shared and never written).
+        """
         path = ref.paths[0]
         name = (ref.name_hint or display_name(path, is_file=True)).split("#", 1)[0]
-        return _runs(path, _kind_for(path), ref.id.split("#", 1)[0], name)
+        base = ref.id.split("#", 1)[0]
+        try:
+            st = path.stat()
+            key = (str(path), st.st_size, st.st_mtime_ns, base, name)
+        except OSError:
+            key = None
+        if key is None or self._last is None or self._last[0] != key:
+            runs = _runs(path, _kind_for(path), base, name)
+            self._last = (key, runs) if key is not None else None
+        else:
+            runs = self._last[1]
+        return [dataclasses.replace(r, metrics=dict(r.metrics), non_scalar=dict(r.non_scalar),
+                                    read_notes=list(r.read_notes), config=dict(r.config),
+                                    summary=dict(r.summary)) for r in runs]
 
     def load(self, ref: RunRef) -> Run:
         """The part named by ``#k`` in ``ref.id``, else the newest part (the one that can be
