@@ -24,7 +24,8 @@ class LatestValue:
 
 @dataclass(frozen=True)
 class LiveStatus:
-    """``rate`` is steps per second over the last rows; ``eta_s`` needs a known total.
+    """``rate`` is steps per second over the last rows; ``eta_s`` needs a running run and a
+    known total.
     ``seconds_since_activity`` is the age of the newest time inside the log. ``is_running``
     is False when no run was running and the newest run is shown instead."""
 
@@ -66,7 +67,8 @@ def live_view(run: Run, now: float | None = None, settings: Settings | None = No
     state = run.state(t_now)
     rate = step_rate(run)
     eta = None
-    if rate and run.total_steps and run.last_step is not None and run.total_steps > run.last_step:
+    running = state is RunState.RUNNING
+    if running and rate and run.total_steps and run.last_step is not None and run.total_steps > run.last_step:
         eta = (run.total_steps - run.last_step) / rate
     values = []
     for k in pick_keys(run.metrics, settings):
@@ -87,7 +89,7 @@ def live_view(run: Run, now: float | None = None, settings: Settings | None = No
         seconds_since_activity=age,
         values=tuple(values),
         console=console,
-        is_running=state is RunState.RUNNING,
+        is_running=running,
     )
 
 
