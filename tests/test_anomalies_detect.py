@@ -84,8 +84,9 @@ def test_direction_override_judges_a_rising_metric_as_bad() -> None:
     score = Series(t * 100, np.where(t < 20, 0.5 + t * 0.02, 0.9 - (t - 20) * 0.01))
     run = run_of({"train_loss": Series(np.arange(4000), np.linspace(2, 1, 4000)), "val/custom": score})
     assert detect_anomalies(run) == []
-    lower = settings_from_mapping({"roles": {"val/custom": "val_loss"}, "directions": {"val/custom": "higher"}})
-    assert [(a.kind, a.metric, a.step) for a in detect_anomalies(run, settings=lower)] == [("overfitting", "val/custom", 2000)]
+    custom = settings_from_mapping({"roles": {"val/custom": "val_loss"}, "directions": {"val/custom": "higher"}})
+    found = detect_anomalies(run, settings=custom)
+    assert [(a.kind, a.metric, a.step) for a in found] == [("overfitting", "val/custom", 2000)]
 
 
 def test_messages_are_one_line_with_short_numbers() -> None:

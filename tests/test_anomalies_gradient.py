@@ -25,7 +25,9 @@ def test_sustained_explosion_is_found_where_it_starts() -> None:
     y[3000:] *= 100
     found = grads("grad_norm", y)
     assert [(a.metric, a.step) for a in found] == [("grad_norm", 3000)]
-    assert found[0].message.startswith("grad_norm exploded from a running level of 0.9633 to 103.2 at step 3,000 (107.1x)")
+    assert found[0].message.startswith(
+        "grad_norm exploded from a running level of 0.9633 to 103.2 at step 3,000 (107.1x)"
+    )
 
 
 def test_rare_isolated_jump_of_tenfold_is_reported_with_its_ratio() -> None:

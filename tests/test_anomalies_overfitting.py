@@ -42,7 +42,9 @@ def test_val_accuracy_falling_while_train_loss_falls_is_overfitting() -> None:
     acc = np.where(t < 0.4, 0.5 + 0.4 * t / 0.4, 0.9 - 0.15 * (t - 0.4))
     found = overfits(run_of({"train_loss": TRAIN, "val_acc": Series(VAL_STEPS, acc)}))
     assert [(a.metric, a.step) for a in found] == [("val_acc", int(VAL_STEPS[np.argmax(acc)]))]
-    assert found[0].message.startswith("val_acc fell from 0.8999 (best, step 3,999) to 0.8175 (median of the last 3 evals")
+    assert found[0].message.startswith(
+        "val_acc fell from 0.8999 (best, step 3,999) to 0.8175 (median of the last 3 evals"
+    )
 
 
 def test_val_flat_at_the_end_while_train_flat_is_not_overfitting() -> None:

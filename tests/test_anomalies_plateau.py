@@ -21,7 +21,8 @@ def plateaus(run: Run) -> list[tuple[str, int]]:
 def test_loss_stuck_at_ln2_from_the_start_names_chance() -> None:
     rng = np.random.default_rng(0)
     y = math.log(2) + 0.03 * rng.standard_normal(2912)
-    found = [a for a in detect_anomalies(run_of({"train_loss_local": Series(np.arange(2912), y)})) if a.kind == "plateau"]
+    run = run_of({"train_loss_local": Series(np.arange(2912), y)})
+    found = [a for a in detect_anomalies(run) if a.kind == "plateau"]
     assert [(a.metric, a.step, a.end_step) for a in found] == [("train_loss_local", 0, 2911)]
     assert found[0].message.endswith("(near ln 2 = 0.6931: chance for 2 classes)")
 

@@ -25,7 +25,9 @@ def test_drop_that_stays_is_found_at_its_step() -> None:
     y[6000:] *= 0.4
     found = drops("tokens_per_sec", y)
     assert [(a.metric, a.step) for a in found] == [("tokens_per_sec", 60000)]
-    assert found[0].message.startswith("tokens_per_sec dropped from 11991 to 4810 at step 60,000 (0.4011x) and stayed down")
+    assert found[0].message.startswith(
+        "tokens_per_sec dropped from 11991 to 4810 at step 60,000 (0.4011x) and stayed down"
+    )
 
 
 def test_slow_start_and_short_eval_dips_are_not_drops() -> None:

@@ -122,7 +122,9 @@ def healthy_parts(rng: np.random.Generator, shape: str, n: int) -> dict:
     lr = np.where(np.arange(n) < warm, np.arange(n) / warm, 0.5 * (1 + np.cos(np.pi * t)))
     parts["lr"] = 3e-4 * lr
     drift = rng.uniform(1.0, 3.0) ** t  # norms often creep up late in training
-    g = rng.uniform(0.3, 3.0) * (1 + 2 * np.exp(-20 * t)) * drift * np.exp(rng.uniform(0.1, 0.6) * rng.standard_normal(n))
+    level = rng.uniform(0.3, 3.0)  # drawn in this order: the corpus must not change with layout
+    spread = rng.uniform(0.1, 0.6)
+    g = level * (1 + 2 * np.exp(-20 * t)) * drift * np.exp(spread * rng.standard_normal(n))
     bursts = rng.random(n) < 0.01
     g[bursts] *= rng.uniform(1.5, 3.0, bursts.sum())
     if rng.random() < 0.3:  # scattered exact zeros, as GRPO logs them
@@ -251,7 +253,9 @@ def inject(rng: np.random.Generator, kind: str, parts: dict) -> tuple[set[tuple[
     raise ValueError(kind)
 
 
-def make_corpus(seed: int = 0, healthy: int = 400, per_kind: int = 60, sizes: tuple[int, ...] = (60, 200, 1000, 5000, 20000)) -> list[Case]:
+def make_corpus(
+    seed: int = 0, healthy: int = 400, per_kind: int = 60, sizes: tuple[int, ...] = (60, 200, 1000, 5000, 20000)
+) -> list[Case]:
     """``healthy`` healthy runs plus ``per_kind`` runs per kind, deterministic in ``seed``."""
     rng = np.random.default_rng(seed)
     cases: list[Case] = []

@@ -100,7 +100,8 @@ def table(s: Score) -> str:
         p, r, f = s.prf(k)
         lines.append(f"| {k} | {r:.3f} | {p:.3f} | {f:.3f} | {s.tp[k]} | {s.fn[k]} | {s.fp[k]} |")
     p, r, f = s.prf()
-    lines.append(f"| **all** | {r:.3f} | {p:.3f} | **{f:.3f}** | {sum(s.tp.values())} | {sum(s.fn.values())} | {sum(s.fp.values())} |")
+    tp, fn, fp = sum(s.tp.values()), sum(s.fn.values()), sum(s.fp.values())
+    lines.append(f"| **all** | {r:.3f} | {p:.3f} | **{f:.3f}** | {tp} | {fn} | {fp} |")
     lines.append("")
     lines.append(f"Healthy runs with any finding: {s.healthy_alarmed} of {s.healthy} "
                  f"({s.false_alarms_per_20:.2f} per 20 healthy runs).")
@@ -115,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     cases = small_corpus(args.seed) if args.small else make_corpus(args.seed)
     s = score(cases)
-    print(f"{len(cases)} runs, {sum(len(se) for c in cases for se in c.run.metrics.values()):,} points, "
-          f"detection {s.seconds:.1f}s on {platform.machine()} / Python {platform.python_version()} / numpy {np.__version__}")
+    points = sum(len(se) for c in cases for se in c.run.metrics.values())
+    where = f"{platform.machine()} / Python {platform.python_version()} / numpy {np.__version__}"
+    print(f"{len(cases)} runs, {points:,} points, detection {s.seconds:.1f}s on {where}")
     print(table(s))
     if args.verbose:
         for line in s.misses + s.false:

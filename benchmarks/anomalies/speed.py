@@ -48,7 +48,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     run = big_run(args.points)
-    print(f"{platform.machine()} / {platform.processor() or '-'} / Python {platform.python_version()} / numpy {np.__version__}")
+    print(f"{platform.machine()} / Python {platform.python_version()} / numpy {np.__version__}")
     print("| metric | points | best of {} (s) | findings |".format(args.repeat))
     print("|---|---|---|---|")
     for key, series in run.metrics.items():

@@ -39,7 +39,9 @@ LOSS_ROLES = frozenset({Role.TRAIN_LOSS, Role.VAL_LOSS, Role.LOSS})
 _VAL_WORDS = frozenset({"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout", "heldout"})
 _TRAIN_WORDS = frozenset({"train", "training", "tr"})
 # Suffixes that say how a value was aggregated, not what it is (Lightning's _step/_epoch).
-_AGG_WORDS = frozenset({"step", "epoch", "local", "avg", "mean", "smooth", "smoothed", "ema", "running", "total", "value"})
+_AGG_WORDS = frozenset(
+    {"step", "epoch", "local", "avg", "mean", "smooth", "smoothed", "ema", "running", "total", "value"}
+)
 _LOSS_WORDS = frozenset({"loss", "losses", "objective", "cost"})
 _LOWER_WORDS = frozenset(
     {"ppl", "perplexity", "nll", "bpb", "bpc", "wer", "cer", "error", "err", "mse", "mae", "rmse", "regret", "fid"}
@@ -56,7 +58,8 @@ _HIGHER_WORDS = frozenset(
 _STAT_WORDS = frozenset({"std", "stddev", "var", "variance", "min", "count", "frac", "rejected", "chosen", "margins"})
 _THROUGHPUT_PATTERNS = (
     re.compile(
-        r"(samples|sample|tokens|token|tok|toks|steps|step|it|iter|iters|images|imgs|examples|seqs|sequences|frames|fps)"
+        r"(samples|sample|tokens|token|tok|toks|steps|step|it|iter|iters|images|imgs|examples|seqs|sequences"
+        r"|frames|fps)"
         r"\s*(/\s*s(ec(ond)?)?|[_\s]*per[_\s]*s(ec(ond)?)?)$"
     ),
     re.compile(r"throughput"),

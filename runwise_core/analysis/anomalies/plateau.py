@@ -91,8 +91,9 @@ def _stall(key: str, s: Series, y: np.ndarray, t: Thresholds, sign: float) -> li
     h = w
     step = int(b.steps[j0])
     frac = (b.steps[-1] - b.steps[j0]) / span
+    before = int(b.steps[j0] - b.steps[j0 - h])
     msg = (f"{key} stalled at {fmt(sign * level)} from step {fmt_int(step)} to {fmt_int(int(s.steps[-1]))} "
-           f"({fmt(100 * frac, 2)}% of the steps) after moving {fmt(imp1)} in the {fmt_int(int(b.steps[j0] - b.steps[j0 - h]))} "
+           f"(the last {fmt(100 * frac, 2)}% of the steps) after moving {fmt(imp1)} in the {fmt_int(before)} "
            f"steps before")
     ev = {"level": sign * level, "improvement_before": imp1, "final_frac": float(frac)}
     return [Anomaly("plateau", key, step, msg, int(s.steps[-1]), ev)]

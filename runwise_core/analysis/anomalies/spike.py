@@ -3,16 +3,21 @@
 Judged against the local noise: the local level runs through the block medians (linear
 between block centres, so a steep trend is not noise) and the local scale is the median,
 over five neighbouring blocks, of the MAD around that level. A block is at least four
-times the longest spike, so a spike cannot move either. A point is a candidate
-when it is ``spike_min_z`` local sigmas (or 4 times the series' own 99th-percentile z,
-if its noise is heavy-tailed) *and* ``spike_min_rel`` of the local level above the level; consecutive candidates form one excursion. An excursion counts as a spike only
-when it is short (``<= spike_max_len`` points), starts after the warmup (the first block or
-5% of the points, whichever is shorter) and rises above
-the points just before it (so the chaotic first steps and the fast first drop of a warmup
-are not "spikes") and comes back (an excursion
-that lasts to the end is divergence's business). A metric where candidate excursions are
-common is spiky by nature (RL losses, tiny batches): it raises nothing, because an alarm
-that fires on every run is noise to the reader.
+times the longest spike, so a spike cannot move either.
+
+A point is a candidate when it is ``spike_min_z`` local sigmas above the level (or 4 times
+the series' own 99th-percentile z, if its noise is heavy-tailed) *and* ``spike_min_rel``
+of the local level above it (default: double). Consecutive candidates form one excursion.
+An excursion counts as a spike only when it
+
+* is short (at most 0.5% of the points, 3 to 50),
+* starts after the warmup (the first block or 5% of the points, whichever is shorter) and
+  rises above the points just before it, so the chaotic first steps and the fast first
+  drop of a warmup are not spikes,
+* comes back: an excursion that lasts to the end is divergence's business.
+
+A metric where candidate excursions are common is spiky by nature (RL losses, tiny
+batches): it raises nothing, because an alarm that fires on every run is noise to the reader.
 """
 
 from __future__ import annotations
