@@ -78,6 +78,15 @@ async def session_checks(root: Path, ids: dict[str, str], mode: str) -> None:
             assert not result.is_error, text_of(result)
             assert text_of(result) == cli_text(root, argv), name
 
+        seen: list[str | None] = []
+
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            seen.append(message)
+
+        result = await client.call_tool("summarize_run", {"run": f}, progress_callback=on_progress)
+        assert not result.is_error
+        assert seen == ["finding runs", f"reading run {f}", "analysing"]
+
         bad = await client.call_tool("summarize_run", {"run": "nope"})
         assert bad.is_error
         assert text_of(bad) == "Error executing tool summarize_run: " + cli_error(root, ["run", "nope"])

@@ -419,3 +419,20 @@ def test_list_runs_rescans_so_new_runs_appear(tmp_path):
     assert ok(srv, "list_runs", {}).count("metrics-") == 2
     write_logs(tmp_path / "b")
     assert ok(srv, "list_runs", {}).count("metrics-") == 4
+
+
+def test_runs_found_through_a_symlink_out_of_the_roots_are_not_read(tmp_path):
+    inside, outside = tmp_path / "inside", tmp_path / "outside"
+    write_logs(inside / "own")
+    write_logs(outside)
+    (inside / "leak.jsonl").symlink_to(outside / "metrics.jsonl")
+    srv = create_server(Roots.of([inside]))
+    cat = Catalog([inside])
+    leaked = [r.id for r in cat.refs() if r.paths[0].name == "leak.jsonl"]
+    assert len(leaked) == 2  # discovery sees the link's two runs ...
+    text = ok(srv, "list_runs", {"limit": 100})
+    assert text.endswith(f"skipped 2 unreadable run(s): {leaked[0]}: leak.jsonl leads outside the roots; "
+                         f"{leaked[1]}: leak.jsonl leads outside the roots\n")  # ... the server reads neither
+    assert text.count("metrics-") == 2  # the two runs of inside/own/metrics.jsonl
+    message = err(srv, "summarize_run", {"run": leaked[0]})
+    assert message.startswith(f"{inside / 'leak.jsonl'} resolves to {outside / 'metrics.jsonl'}, outside the folders")

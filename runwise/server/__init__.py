@@ -14,6 +14,7 @@ fd 1 at stderr so a stray print cannot corrupt the stream.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
 import os
 import sys
@@ -43,7 +44,14 @@ def create_server(roots: Roots, timeout_s: float = DEFAULT_TIMEOUT_S,
     """An MCP server reading only under ``roots``. ``loader`` replaces the catalog's run
     loader (tests use it to stand in a slow or failing reader)."""
     runner = Runner(Workspace(roots, loader=loader), timeout_s)
-    return MCPServer("runwise", instructions=INSTRUCTIONS, tools=build_tools(runner))
+    return MCPServer("runwise", instructions=INSTRUCTIONS, version=_version(), tools=build_tools(runner))
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("runwise")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "0+unknown"
 
 
 def _parser() -> argparse.ArgumentParser:

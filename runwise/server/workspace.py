@@ -23,12 +23,13 @@ from typing import Any
 
 from runwise_core import views
 from runwise_core.catalog import Catalog
-from runwise_core.errors import RunNotFound, UnreadableLog, UsageError
+from runwise_core.errors import PathNotAllowed, RunNotFound, UnreadableLog, UsageError
 from runwise_core.model import Run, RunState
 from runwise_core.roots import Roots
 from runwise_core.settings import Settings, load_settings
 from runwise_core.sources.base import RunRef
 from runwise_core.sources.metric_log import load_file
+from runwise_core.sources.registry import source_named
 
 #: progress(done, total, message): called from the worker thread.
 Progress = Callable[[float, float | None, str], None]
@@ -55,10 +56,19 @@ class Workspace:
     def __init__(self, roots: Roots, settings: Settings | None = None,
                  loader: Callable[[RunRef], Run] | None = None) -> None:
         self.roots = roots
-        self.catalog = Catalog(list(roots.paths), loader=loader)
+        self._loader = loader
+        self.catalog = Catalog(list(roots.paths), loader=self._load_confined)
         self.settings = settings if settings is not None else load_settings(roots.paths[0])
         self.lock = threading.Lock()
         self._files: OrderedDict[str, tuple[tuple[int, int], list[Run]]] = OrderedDict()
+
+    def _load_confined(self, ref: RunRef) -> Run:
+        """Load ``ref`` only if every path of it resolves under the roots. Discovery does not
+        enter symlinked folders, but a run folder or log file may itself be a symlink that
+        leads out; the server must not read through it."""
+        for path in ref.paths:
+            self.roots.confine(os.fspath(path))
+        return (self._loader or _load_from_source)(ref)
 
     # -- picking runs ---------------------------------------------------------------------------
     def run(self, selector: str | None, progress: Progress = no_progress) -> Run:
@@ -80,9 +90,9 @@ class Workspace:
 
     def all_runs(self, progress: Progress = no_progress, limit: int | None = None,
                  refresh: bool = True) -> tuple[list[Run], list[str], int]:
-        """Runs newest first (the first ``limit`` of them), the runs skipped as unreadable
-        (one line each: id and why), and how many runs exist. One unreadable run must not
-        hide all the others, so it is skipped and named instead of failing the call."""
+        """Runs newest first (the first ``limit`` of them), the runs skipped as unreadable or
+        outside the roots (one line each: id and why), and how many runs exist. One bad run
+        must not hide all the others, so it is skipped and named instead of failing the call."""
         if refresh:
             self.catalog.refresh()
         refs = self.catalog.refs()
@@ -95,6 +105,8 @@ class Workspace:
                 runs.append(self.catalog.load(ref))
             except UnreadableLog as err:
                 skipped.append(f"{ref.id}: {err}")
+            except PathNotAllowed:
+                skipped.append(f"{ref.id}: {ref.paths[0].name} leads outside the roots")
         progress(len(chosen), len(chosen), "analysing")
         return runs, skipped, len(refs)
 
@@ -176,6 +188,10 @@ class Workspace:
         what ``runwise run ID -k KEYS`` prints.
         """
         return views.run_view(run, keys, anomalies=True, settings=self.settings)
+
+
+def _load_from_source(ref: RunRef) -> Run:
+    return source_named(ref.source).load(ref)
 
 
 def step_range(step_from: int | None, step_to: int | None) -> tuple[int | None, int | None] | None:
