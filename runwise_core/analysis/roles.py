@@ -51,7 +51,7 @@ _HIGHER_WORDS = frozenset(
         "acc", "accuracy", "accuracies", "top1", "top5", "exact", "em", "f1", "bleu", "rouge", "rouge1", "rouge2",
         "rougel", "rougelsum", "meteor", "chrf", "map", "ap", "auc", "auroc", "precision", "recall", "reward",
         "rewards", "return", "returns", "score", "win", "winrate", "pass", "success", "iou", "miou", "dice",
-        "correct", "hp_metric",
+        "correct",
     }
 )
 # Words that make a metric a statistic about a quantity rather than the quantity itself.
