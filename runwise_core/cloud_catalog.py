@@ -1,0 +1,378 @@
+"""Runs of one W&B project on a W&B server (cloud or self-hosted): the local Catalog's twin.
+
+:class:`CloudCatalog` has the public methods of :class:`~runwise_core.catalog.Catalog`
+(``refs``, ``refresh``, ``load``, ``runs``, ``latest_running``, ``select``, ``notes``), so
+front ends use either. It talks to the server through ``wandb.Api`` only, via
+:mod:`runwise_core.sources.wandb_cloud_client` (lazy import, bounded time, errors made ours)
+and maps runs with :mod:`runwise_core.sources.wandb_cloud`.
+
+History is sampled by the server (``run.history(samples=N)``): one request for every key,
+then one request per sparse key the row sample left thin (a ``val/loss`` logged every 1,000
+steps), and per key the caller names. A full scan (``scan_history``) happens only when exact
+figures are asked for (``exact=True``), with progress. Loaded runs are kept per process,
+keyed by the run's last update (state, heartbeat, history length), which one small request
+per load checks, so a long-lived MCP server fetches a run's history again only when it changed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import RunNotFound, UsageError, closest
+from .model import Run, RunState, Series
+from .sources.base import RunRef
+from .sources.wandb_cloud import SOURCE, CloudRunInfo, HistoryBuilder, build_run, parse_time
+from .sources.wandb_cloud_client import ApiFactory, CloudConfig, calling, make_api
+
+#: Rows asked of the server's sampled history (the history view shows at most 1,000 per key).
+DEFAULT_SAMPLES = 1000
+#: Rows per run when loading for a list (a trend and a sparkline need few).
+LIST_SAMPLES = 200
+#: Runs listed at most (newest first); older ones are still found by id.
+DEFAULT_MAX_RUNS = 200
+#: Runs per page of the server's run list.
+DEFAULT_PAGE_SIZE = 50
+#: Keys fetched on their own per load, beyond the one all-keys request.
+MAX_KEYED_REQUESTS = 12
+#: Loaded runs kept per catalog.
+MEMO_SIZE = 32
+
+#: progress(done, total, message), as the MCP server's progress sink takes it.
+Progress = Callable[[float, float | None, str], None]
+_PROJECT = re.compile(r"^[\w.\-]+(/[\w.\-]+)?$")
+_RUN_URL = re.compile(r"(?:^|/)(?P<entity>[\w.\-]+)/(?P<project>[\w.\-]+)/(?:runs/)?(?P<id>[\w\-]+)/?$")
+
+
+def parse_project(project: str) -> tuple[str | None, str]:
+    """``ENTITY/PROJECT`` (or ``PROJECT``, for the key's default entity) split in two."""
+    text = (project or "").strip().strip("/")
+    if not _PROJECT.match(text):
+        raise UsageError(f"W&B project {project!r}: expected ENTITY/PROJECT, e.g. my-team/my-project "
+                         "(--wandb ENTITY/PROJECT or RUNWISE_WANDB_PROJECT)")
+    entity, _, name = text.rpartition("/")
+    return (entity or None), name
+
+
+def parse_cloud_selector(text: str) -> tuple[str, str] | None:
+    """``ENTITY/PROJECT/RUN_ID`` or a W&B run URL as ``("ENTITY/PROJECT", RUN_ID)``; None for
+    anything else (a local selector). Lets ``compare`` take one cloud run and one local run."""
+    text = text.strip()
+    if text.count("/") < 2:
+        return None
+    match = _RUN_URL.search(text.split("?")[0].split("#")[0])
+    if not match:
+        return None
+    return f"{match['entity']}/{match['project']}", match["id"]
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """What the run list says about a run, before loading it."""
+
+    id: str
+    name: str
+    state: str
+    created_at: float | None
+    heartbeat_at: float | None
+
+
+class CloudCatalog:
+    """The runs of one W&B project, newest first.
+
+    ``project`` is ``ENTITY/PROJECT``. ``base_url`` defaults to ``WANDB_BASE_URL``, else W&B
+    cloud. ``api_factory(config, entity)`` builds the ``wandb.Api`` (tests and callers with
+    their own API objects pass one). ``exact`` makes every load a full history scan.
+    Not thread-safe: the MCP server uses one catalog under its lock, as it does the local one.
+    """
+
+    def __init__(self, project: str, api_factory: ApiFactory | None = None, *, base_url: str | None = None,
+                 timeout_s: float | None = None, samples: int = DEFAULT_SAMPLES, exact: bool = False,
+                 max_runs: int = DEFAULT_MAX_RUNS, page_size: int = DEFAULT_PAGE_SIZE,
+                 progress: Progress | None = None) -> None:
+        self.entity, self.project_name = parse_project(project)
+        self.config = CloudConfig(base_url=base_url) if timeout_s is None else CloudConfig(base_url, timeout_s)
+        self.samples = samples
+        self.exact = exact
+        self.max_runs = max_runs
+        self.page_size = page_size
+        self.progress = progress
+        self.notes: list[str] = []
+        self._factory: ApiFactory = api_factory or make_api
+        self._api: Any = None
+        self._listed: list[_Listed] | None = None
+        self._refs: list[RunRef] | None = None
+        self._objects: dict[str, Any] = {}
+        self._memo: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Run]] = OrderedDict()
+
+    @property
+    def project(self) -> str:
+        """``ENTITY/PROJECT`` (the entity is the key's default when none was given)."""
+        return f"{self.entity}/{self.project_name}" if self.entity else self.project_name
+
+    @property
+    def base_url(self) -> str:
+        return self.config.resolved_url()
+
+    # -- the API ---------------------------------------------------------------------------
+    def api(self) -> Any:
+        """The ``wandb.Api``, made on first use (that is when wandb is imported)."""
+        if self._api is None:
+            self._api = self._factory(self.config, self.entity)
+            if self.entity is None:
+                with calling(self.config, "finding the key's default entity", self.project):
+                    self.entity = self._api.default_entity
+                if not self.entity:
+                    raise UsageError(f"W&B project {self.project_name!r} needs its entity: give ENTITY/PROJECT")
+        return self._api
+
+    # -- discovery -------------------------------------------------------------------------
+    def refs(self) -> list[RunRef]:
+        """The project's runs, newest first (at most ``max_runs``; more are noted)."""
+        if self._refs is None:
+            self._listed = self._list()
+            self._refs = [RunRef(SOURCE, r.id, (), r.created_at or 0.0, r.name) for r in self._listed]
+        return self._refs
+
+    def refresh(self) -> None:
+        """Forget the run list (loaded runs stay cached until the server says they changed)."""
+        self._refs = None
+        self._listed = None
+        self.notes.clear()
+
+    def _list(self) -> list[_Listed]:
+        api = self.api()
+        out: list[_Listed] = []
+        with calling(self.config, f"listing runs of {self.project}", self.project):
+            runs = api.runs(self.project, order="-created_at", per_page=self.page_size)
+            for obj in runs:
+                if len(out) >= self.max_runs:
+                    break
+                out.append(_Listed(str(obj.id), str(obj.name or obj.id), str(obj.state or ""),
+                                   parse_time(_attr(obj, "createdAt")), parse_time(_attr(obj, "heartbeatAt"))))
+            total = len(runs)
+        if total > len(out):
+            self.notes.append(f"{self.project} has {total:,} runs; the newest {len(out):,} are listed "
+                              "(older ones are found by id)")
+        return out
+
+    # -- loading ---------------------------------------------------------------------------
+    def load(self, ref: RunRef, *, keys: Sequence[str] | None = None, samples: int | None = None,
+             exact: bool | None = None, progress: Progress | None = None) -> Run:
+        """The run behind ``ref``: metadata fresh from the server, history from the cache
+        while the run has not changed.
+
+        ``keys`` (exact names or globs) are fetched one request each at full sample
+        resolution, besides the all-keys sample. ``exact`` scans every history row
+        (``scan_history``), reporting ``progress(rows_done, rows_total, message)``.
+        """
+        exact = self.exact if exact is None else exact
+        samples = self.samples if samples is None else max(10, int(samples))
+        info, obj = self._info(ref.id)
+        wanted = _expand(keys or (), info)
+        memo_key = (ref.id, exact, None if exact else samples, tuple(wanted))
+        hit = self._memo.get(memo_key)
+        if hit is not None and hit[0] == info.marker():
+            self._memo.move_to_end(memo_key)
+            return hit[1]
+        fetched_at = time.time()
+        if exact:
+            run = self._scan(info, obj, progress or self.progress, fetched_at)
+        else:
+            run = self._sampled(info, obj, samples, wanted, fetched_at)
+        self._memo[memo_key] = (info.marker(), run)
+        while len(self._memo) > MEMO_SIZE:
+            self._memo.popitem(last=False)
+        return run
+
+    def runs(self, limit: int | None = None) -> list[Run]:
+        """Loaded runs, newest first (sampled lightly: enough for a list's trend)."""
+        refs = self.refs() if limit is None else self.refs()[:limit]
+        return [self.load(ref, samples=min(self.samples, LIST_SAMPLES)) for ref in refs]
+
+    def latest_running(self, now: float | None = None) -> Run | None:
+        """The newest run whose state is running, if any (only runs the server lists as
+        running or preempting are loaded)."""
+        self.refs()
+        for listed, ref in zip(self._listed or [], self.refs()):
+            if listed.state.lower() not in ("running", "preempting"):
+                continue
+            run = self.load(ref)
+            if run.state(now) is RunState.RUNNING:
+                return run
+        return None
+
+    def _info(self, run_id: str) -> tuple[CloudRunInfo, Any]:
+        """The run's metadata, asked of the server now (one request)."""
+        api = self.api()
+        path = f"{self.project}/{run_id}"
+        with calling(self.config, f"reading run {run_id}", self.project, run_id):
+            obj = self._objects.get(run_id)
+            if obj is None:
+                obj = api.run(path)
+                self._objects[run_id] = obj
+            else:
+                obj.load(force=True)
+            info = run_info(obj, self.entity or "", self.project_name)
+        return info, obj
+
+    def _sampled(self, info: CloudRunInfo, obj: Any, samples: int, wanted: list[str], fetched_at: float) -> Run:
+        builder = HistoryBuilder()
+        with calling(self.config, f"reading the history of run {info.id}", self.project, info.id):
+            builder.add_rows(obj.history(samples=samples, pandas=False))
+        rows_read = builder.rows
+        metrics = builder.metrics()
+        counts = info.numeric_counts()
+        chosen, left = _keyed(wanted, counts, metrics, samples)
+        extra: dict[str, Series] = {}
+        for key in chosen:
+            one = HistoryBuilder()
+            with calling(self.config, f"reading key {key} of run {info.id}", self.project, info.id):
+                one.add_rows(obj.history(samples=samples, keys=[key], pandas=False))
+            series = one.metrics().get(key)
+            if series is not None:
+                extra[key] = series
+        notes: list[str] = []
+        if info.history_lines > rows_read or any(len(extra[k]) < counts.get(k, 0) for k in extra):
+            note = (f"history sampled by the W&B server: {rows_read:,} of {info.history_lines:,} rows, "
+                    f"at most {samples:,} points per key")
+            if extra:
+                note += f"; {len(extra)} key(s) sampled on their own ({', '.join(sorted(extra)[:6])}"
+                note += ", ...)" if len(extra) > 6 else ")"
+            if left:
+                note += f"; {len(left)} sparse key(s) may be thin ({', '.join(left[:4])}): ask for them by name"
+            notes.append(note + "; counts, extremes and statistics are over the sample: "
+                                "load with exact=True (runwise --exact) for every point")
+        return build_run(info, builder, fetched_at, notes, extra)
+
+    def _scan(self, info: CloudRunInfo, obj: Any, progress: Progress | None, fetched_at: float) -> Run:
+        builder = HistoryBuilder()
+        total = info.history_lines or None
+        message = f"scanning the full history of run {info.id}"
+        if progress is not None:
+            progress(0, total, message)
+        with calling(self.config, f"scanning the history of run {info.id}", self.project, info.id):
+            for row in obj.scan_history(page_size=1000):
+                builder.add(row)
+                if progress is not None and builder.rows % 1000 == 0:
+                    progress(builder.rows, total, message)
+        if progress is not None and builder.rows % 1000:
+            progress(builder.rows, total, message)
+        note = f"history read in full from the W&B server ({builder.rows:,} rows)"
+        return build_run(info, builder, fetched_at, [note])
+
+    # -- selection -------------------------------------------------------------------------
+    def select(self, selector: str) -> RunRef:
+        """The one run ``selector`` names: ``latest``, an id, a unique id prefix, a display
+        name, ``ENTITY/PROJECT/ID`` or a run URL of this project. An id beyond the listed
+        runs is looked up on the server."""
+        selector = selector.strip()
+        cloud = parse_cloud_selector(selector)
+        if cloud is not None:
+            if cloud[0] != self.project:
+                raise UsageError(f"run {selector} is in W&B project {cloud[0]}, not {self.project}")
+            selector = cloud[1]
+        refs = self.refs()
+        if selector in ("latest", ""):
+            if not refs:
+                raise RunNotFound(f"no runs in W&B project {self.project} at {self.base_url}; "
+                                  "check ENTITY/PROJECT (--wandb ENTITY/PROJECT or RUNWISE_WANDB_PROJECT)")
+            return refs[0]
+        exact = [r for r in refs if r.id == selector]
+        if exact:
+            return exact[0]
+        prefixed = [r for r in refs if r.id.startswith(selector)]
+        if len(prefixed) == 1:
+            return prefixed[0]
+        if len(prefixed) > 1:
+            raise RunNotFound(f"'{selector}' matches {len(prefixed)} runs: "
+                              f"{', '.join(r.id for r in prefixed[:10])}; give more of the id")
+        named = [r for r in refs if r.name_hint == selector] or \
+                [r for r in refs if (r.name_hint or "").lower() == selector.lower()]
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            raise RunNotFound(f"{len(named)} runs are named '{selector}': "
+                              f"{', '.join(r.id for r in named[:10])}; use an id")
+        if re.fullmatch(r"[\w\-]+", selector) and len(refs) >= self.max_runs:
+            info, _ = self._info(selector)  # beyond the listed runs: ask the server
+            return RunRef(SOURCE, info.id, (), info.created_at or 0.0, info.name)
+        hints = closest(selector, [r.id for r in refs] + [r.name_hint or r.id for r in refs])
+        listed = ", ".join(r.id for r in refs[:10]) + (" ..." if len(refs) > 10 else "")
+        hint = f"closest: {', '.join(hints)}; " if hints else ""
+        raise RunNotFound(f"no run '{selector}' in W&B project {self.project}. {hint}runs: {listed or 'none'} "
+                          f"(see `runwise list --wandb {self.project}`)")
+
+
+def run_info(obj: Any, entity: str, project: str) -> CloudRunInfo:
+    """A ``wandb.apis.public.Run`` (loaded in full) as a plain :class:`CloudRunInfo`."""
+    keys = _attr(obj, "historyKeys") or {}
+    last = keys.get("lastStep") if isinstance(keys, dict) else None
+    return CloudRunInfo(
+        entity=entity,
+        project=project,
+        id=str(obj.id),
+        name=str(obj.name or obj.id),
+        state=str(obj.state or ""),
+        created_at=parse_time(_attr(obj, "createdAt")),
+        heartbeat_at=parse_time(_attr(obj, "heartbeatAt")),
+        url=str(obj.url),
+        config=dict(obj.config or {}),
+        summary=dict(obj.summary_metrics or {}),
+        tags=tuple(str(t) for t in (_attr(obj, "tags") or ())),
+        group=_attr(obj, "group") or None,
+        notes=_attr(obj, "notes") or None,
+        history_lines=int(_attr(obj, "historyLineCount") or 0),
+        history_keys=dict(keys.get("keys") or {}) if isinstance(keys, dict) else {},
+        last_step=int(last) if isinstance(last, (int, float)) and not isinstance(last, bool) else None,
+    )
+
+
+def _attr(obj: Any, name: str) -> Any:
+    """A field of the server's answer (``heartbeatAt``) through the wandb object's public
+    snake-case attribute (``heartbeat_at``); None when the answer did not carry it."""
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    return getattr(obj, snake, None)
+
+
+def _expand(keys: Sequence[str], info: CloudRunInfo) -> list[str]:
+    """Requested names (exact or globs) as the run's scalar keys; unknown names are left to
+    the views, which name the closest keys."""
+    numeric = info.numeric_counts()
+    out: list[str] = []
+    for name in keys:
+        name = name.strip()
+        if name in numeric:
+            matched = [name]
+        elif any(ch in name for ch in "*?["):
+            matched = sorted(k for k in numeric if fnmatch.fnmatchcase(k, name))
+        else:
+            matched = []
+        out.extend(k for k in matched if k not in out)
+    return out
+
+
+def _keyed(wanted: list[str], counts: dict[str, int], metrics: dict[str, Series],
+           samples: int) -> tuple[list[str], list[str]]:
+    """Which keys to fetch on their own: those asked for, then the ones the row sample left
+    thin (fewer points than they have, and fewer than a tenth of ``samples``), thinnest
+    first; at most :data:`MAX_KEYED_REQUESTS`. Returns (chosen, thin keys left out)."""
+    thin = []
+    for key, count in counts.items():
+        have = len(metrics[key]) if key in metrics else 0
+        if have < count and have < min(count, max(samples // 10, 1)):
+            thin.append((have / max(count, 1), key))
+    thin_keys = [k for _, k in sorted(thin)]
+    chosen = list(wanted[:MAX_KEYED_REQUESTS])
+    for key in thin_keys:
+        if len(chosen) >= MAX_KEYED_REQUESTS:
+            break
+        if key not in chosen:
+            chosen.append(key)
+    left = [k for k in thin_keys if k not in chosen]
+    return chosen, left
