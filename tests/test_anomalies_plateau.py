@@ -71,3 +71,13 @@ def test_loss_around_zero_and_noisy_rl_returns_are_not_plateaus() -> None:
     returns = -500 + 800 * (1 - np.exp(-3 * t)) + 200 * rng.standard_normal(t.size)
     assert plateaus(run_of({"loss": Series(np.arange(2000), grpo)})) == []
     assert plateaus(run_of({"episode/return": Series(np.arange(t.size), returns)})) == []
+
+
+def test_a_loss_that_reached_zero_or_an_accuracy_at_its_ceiling_has_not_stalled() -> None:
+    rng = np.random.default_rng(6)
+    n = 4000
+    t = np.linspace(0, 1, n)
+    solved = np.maximum(3.0 - 10.0 * t, 0.03) + 1e-3 * np.abs(rng.standard_normal(n))
+    ceiling = np.minimum(0.2 + 3.0 * t, 1.0) - 0.001 * np.abs(rng.standard_normal(n))
+    assert plateaus(run_of({"train/loss": Series(np.arange(n), solved)})) == []
+    assert plateaus(run_of({"train/acc": Series(np.arange(n), ceiling)})) == []

@@ -14,7 +14,8 @@ Both rules work on block medians (exact aggregates of every point), turned so lo
   with ratio r between windows still has r/(1-r) windows' worth of progress to come, so
   r >= 0.5 means the curve was heading at least one more window's drop lower. A curve that
   converges smoothly slows down before it flattens and raises nothing; one that stops dead
-  while heading lower does.
+  while heading lower does. A natural bound is not a stall: a non-negative loss flat under
+  2% of its start, or an accuracy flat at 98% or more.
 
 A metric that hovers around zero (|median| within 3 noise sigmas, e.g. a GRPO surrogate loss)
 carries no progress signal and is never judged.
@@ -66,6 +67,16 @@ def detect_plateau(key: str, series: Series, t: Thresholds, higher_better: bool 
     return _stall(key, s, y, t, sign)
 
 
+def _at_bound(raw: np.ndarray, level: float, start: float, sign: float) -> bool:
+    """Whether a flat end is a natural bound, not a stall: a non-negative loss that reached
+    under 2% of where it started (it cannot head much lower), or a [0, 1] accuracy at 98% or
+    more (a ceiling)."""
+    finite = raw[np.isfinite(raw)]
+    if sign > 0:  # lower is better
+        return bool(finite.min() >= 0 and start > 0 and level <= 0.02 * start)
+    return bool(finite.min() >= 0 and finite.max() <= 1.0 and level >= 0.98)
+
+
 def _stall(key: str, s: Series, y: np.ndarray, t: Thresholds, sign: float) -> list[Anomaly]:
     b = blocks_for(s.steps, y, 60)
     med = rolling_median(b.med, 1)  # one wild block (a spike in a short series) is not a level
@@ -79,6 +90,8 @@ def _stall(key: str, s: Series, y: np.ndarray, t: Thresholds, sign: float) -> li
     j0 = int(np.argmax(rmax - rmin <= band))
     span = float(b.steps[-1] - b.steps[0])
     if j0 == 0 or span <= 0 or (b.steps[-1] - b.steps[j0]) / span < t.plateau_min_final_frac:
+        return []
+    if _at_bound(s.values, sign * float(med[j0]), sign * float(med[0]), sign):
         return []
     w = min(max(1, (nb - j0) // 2), j0 // 2)
     if w < 1:
