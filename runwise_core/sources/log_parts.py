@@ -18,6 +18,7 @@ import csv
 import json
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -71,8 +72,20 @@ def _first_json_keys(fh) -> list[str] | None:
     return None
 
 
+def _lines_trace(pattern: re.Pattern, lines: Iterable[bytes], out: list[bytes]) -> None:
+    """The first step value of each complete JSON-object line."""
+    for raw in lines:
+        if not raw.rstrip().endswith(b"}"):
+            continue  # torn or not an object: the full parser skips it too
+        m = pattern.search(raw)
+        if m:
+            out.append(m.group(1))
+
+
 def _jsonl_trace(path: Path) -> np.ndarray:
-    values: list[float] = []
+    """The step column's values, one per complete JSON-object line (a regex per line, and
+    one vectorised conversion at the end: about 200 MB/s)."""
+    found: list[bytes] = []
     with open(path, "rb") as fh:
         keys = _first_json_keys(fh)
         key = split_key(keys or [])
@@ -80,16 +93,24 @@ def _jsonl_trace(path: Path) -> np.ndarray:
             return np.zeros(0)
         fh.seek(0)
         pattern = re.compile(b'"' + re.escape(json.dumps(key)[1:-1].encode()) + b'"' + _NUMBER)
-        for raw in fh:
-            if not raw.rstrip().endswith(b"}"):
-                continue  # torn or not an object: the full parser skips it too
-            m = pattern.search(raw)
-            if m:
-                try:
-                    values.append(float(m.group(1)))
-                except ValueError:
-                    continue
-    return np.asarray(values, dtype=np.float64)
+        _lines_trace(pattern, fh, found)
+    return _floats(found)
+
+
+def _floats(found: list[bytes]) -> np.ndarray:
+    """The numbers among ``found`` (numeric byte strings); ones that do not parse are dropped."""
+    if not found:
+        return np.zeros(0)
+    try:
+        return np.array(found).astype(np.float64)
+    except ValueError:
+        values: list[float] = []
+        for text in found:
+            try:
+                values.append(float(text))
+            except ValueError:
+                continue
+        return np.asarray(values, dtype=np.float64)
 
 
 def _csv_trace(path: Path) -> np.ndarray:
@@ -115,6 +136,8 @@ def _csv_trace(path: Path) -> np.ndarray:
         for raw in fh:
             cells = raw.split(b",") if b'"' not in raw else [
                 c.encode() for c in next(csv.reader([raw.decode("utf-8", "replace")]), [])]
+            if not raw.endswith(b"\n") and len(cells) < len(header):
+                continue  # a torn last row: the full parser skips it too
             if col < len(cells) and len(cells) <= len(header):
                 try:
                     values.append(float(cells[col]))
