@@ -64,6 +64,7 @@ _THROUGHPUT_PATTERNS = (
     ),
     re.compile(r"throughput"),
 )
+_RATE_WORDS = frozenset({"sps", "fps", "tps", "throughput"})  # CleanRL's charts/SPS, RL frames/s
 _SPLIT = re.compile(r"[/._\-\s:|@]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -104,7 +105,7 @@ def _role_from_words(key: str) -> Role:
     ):
         return Role.GRAD_NORM
     low = key.lower()
-    if any(p.search(low) for p in _THROUGHPUT_PATTERNS):
+    if any(p.search(low) for p in _THROUGHPUT_PATTERNS) or any(x in _RATE_WORDS for x in w):
         return Role.THROUGHPUT
     if any(s in w for s in _STAT_WORDS):
         return Role.OTHER
