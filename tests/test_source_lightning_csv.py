@@ -192,3 +192,11 @@ def test_real_version_8_interrupted_mid_epoch() -> None:
     assert sorted(run.metrics) == ["epoch", "train_loss_step", "train_perplexity_step"]
     assert set(run.metrics["epoch"].values.tolist()) == {0.0}
     assert run.state() is not RunState.FINISHED
+
+
+def test_yaml_values_that_fail_to_construct_skip_the_config_with_a_note(tmp_path: Path) -> None:
+    p = tmp_path / "hparams.yaml"
+    p.write_text("when: 2020-13-45\n")
+    assert load_yaml_mapping(p) == ({}, ["hparams.yaml: unreadable YAML value (ValueError); config skipped"])
+    p.write_text("- 1\n- 2\n")
+    assert load_yaml_mapping(p) == ({}, ["hparams.yaml: a YAML list, not a mapping; config skipped"])

@@ -60,6 +60,8 @@ def load_yaml_mapping(path: Path) -> tuple[dict[str, Any], list[str]]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         return {}, [f"{Path(path).name}: not valid YAML{where}; config skipped"]
+    except (ValueError, RecursionError) as exc:  # e.g. a date like 2020-13-45, or deep nesting
+        return {}, [f"{Path(path).name}: unreadable YAML value ({type(exc).__name__}); config skipped"]
     if data is None:
         return {}, []
     if not isinstance(data, dict):
