@@ -26,9 +26,9 @@ def test_sparkline_scales_between_min_and_max_and_marks_non_finite():
 def test_list_text_is_aligned_with_title_in_the_last_header_cell():
     r = views.list_view([make_run("a1", "one"), make_run("b2", "two", exit_code=1)], now=NOW)
     assert render(r) == (
-        "id state    step train/loss trend    name (2 runs, newest first)\n"
-        "a1 finished 9990     0.5716 ↓ ██____ one\n"
-        "b2 failed   9990     0.5716 ↓ ██____ two\n"
+        "id state    step train/loss trend   name (2 runs, newest first)\n"
+        "a1 finished 9990     0.5716 ██____↓ one\n"
+        "b2 failed   9990     0.5716 ██____↓ two\n"
     )
 
 
@@ -53,9 +53,9 @@ def test_run_summary_text():
         "run abc12345 baseline · finished · step 9,990 · 1h02m · exit 0 · group g1 · tags sweep,lr\n"
         "key metrics\n"
         "  key         final   best@step trend\n"
-        "  train/loss 0.5716 0.5716@9990 █▆▄▃▂▂▁▁▁▁ ↓\n"
-        "  val/loss   0.6738 0.6738@9900 █▆▄▃▂▂▁▁▁▁ ↓\n"
-        "  train/lr    0.001           - ▁▁▁▁▁▁▁▁▁▁ →\n"
+        "  train/loss 0.5716 0.5716@9990 █▆▄▃▂▂▁▁▁▁↓\n"
+        "  val/loss   0.6738 0.6738@9900 █▆▄▃▂▂▁▁▁▁↓\n"
+        "  train/lr    0.001           - ▁▁▁▁▁▁▁▁▁▁→\n"
     )
 
 

@@ -22,6 +22,12 @@ def _shape(values: tuple[float, ...], width: int) -> str:
     return sparkline(values, COMPACT_BLOCKS)
 
 
+def trend_cell(spark: str, arrow: str) -> str:
+    """``█▆▄▂▁↓``: the arrow right after the sparkline. A space before an arrow makes the
+    tokenizer split it into three tokens; glued on, it costs one."""
+    return f"{spark}{arrow}"
+
+
 def _runs(n: int) -> str:
     return f"{n} run" if n == 1 else f"{n} runs"
 
@@ -45,7 +51,7 @@ def layout_run_list(r: RunList) -> Doc:
     rows = []
     for row in r.rows:
         value = num(row.final) if same_key else (f"{row.metric}={num(row.final)}" if row.metric else "-")
-        trend = f"{row.trend.arrow} {_shape(row.shape, LIST_SPARK)}" if row.trend else ""
+        trend = trend_cell(_shape(row.shape, LIST_SPARK), row.trend.arrow) if row.trend else ""
         rows.append((row.id, row.state.value, step(row.last_step), value, trend, name(row.name)))
     return Doc((Table(header, tuple(rows), "llrrll", "runs", "use -n N"),))
 
@@ -83,7 +89,7 @@ def layout_run_summary(s: RunSummary) -> Doc:
     if s.metrics:
         rows = tuple(
             (m.key, num(m.final), at(m.best, m.best_step) if m.best is not None else "-",
-             f"{sparkline(m.shape)} {m.trend.arrow}")
+             trend_cell(sparkline(m.shape), m.trend.arrow))
             for m in s.metrics
         )
         more = f"; {s.other_keys} more: runwise keys {s.id}" if s.picked and s.other_keys else ""
