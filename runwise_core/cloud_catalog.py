@@ -144,6 +144,8 @@ class CloudCatalog:
         self._refs = None
         self._listed = None
         self.notes.clear()
+        if self._api is not None:
+            self._api.flush()  # wandb keeps the run list it paged through; drop it too
 
     def _list(self) -> list[_Listed]:
         api = self.api()
@@ -256,14 +258,26 @@ class CloudCatalog:
         message = f"scanning the full history of run {info.id}"
         if progress is not None:
             progress(0, total, message)
+        seen: set[Any] = set()
+        repeated = 0
         with calling(self.config, f"scanning the history of run {info.id}", self.project, info.id):
             for row in obj.scan_history(page_size=1000):
+                # W&B's _step is unique per row; a row seen twice (an export and the live
+                # history overlapping in one page) is read once.
+                step = row.get("_step")
+                if step is not None:
+                    if step in seen:
+                        repeated += 1
+                        continue
+                    seen.add(step)
                 builder.add(row)
                 if progress is not None and builder.rows % 1000 == 0:
                     progress(builder.rows, total, message)
         if progress is not None and builder.rows % 1000:
             progress(builder.rows, total, message)
         note = f"history read in full from the W&B server ({builder.rows:,} rows)"
+        if repeated:
+            note += f"; {repeated:,} repeated row(s) skipped"
         return build_run(info, builder, fetched_at, [note])
 
     # -- selection -------------------------------------------------------------------------

@@ -304,8 +304,10 @@ class FakeWandb:
                 rows = sample_rows(run.history, int(v.get("samples") or 500))
                 return {"project": {"run": {"history": [_dumps(r) for r in rows]}}}
             if op == "HistoryPage":
+                # The live store: once rows are exported to parquet, only later rows are here.
                 lo, hi = int(v["minStep"]), int(v["maxStep"])
-                rows = [r for r in run.history if lo <= r["_step"] < hi][: int(v["pageSize"])]
+                live = run.history[len(_parquet_rows(run)):] if run.parquet else run.history
+                rows = [r for r in live if lo <= r["_step"] < hi][: int(v["pageSize"])]
                 return {"project": {"run": {"history": [_dumps(r) for r in rows]}}}
             out = []
             for spec_text in v["specs"] if "specs" in v else [v["spec"]]:
@@ -388,3 +390,97 @@ def _parquet_rows(run: FakeRun) -> list[dict[str, Any]]:
 def iter_runs(projects: dict[str, list[FakeRun]]) -> Iterator[FakeRun]:
     for runs in projects.values():
         yield from runs
+
+
+#: The ``exported`` run: 120 rows, the first 100 exported to ``tests/data/cloud/exported.parquet``.
+EXPORTED_START = 1_790_000_000.0
+EXPORTED_ROWS = 100
+PARQUET_FILE = Path(__file__).parent / "data" / "cloud" / "exported.parquet"
+
+
+def exported_history() -> list[dict[str, Any]]:
+    """The ``exported`` run's full history (the parquet file holds its first rows)."""
+    return curve_rows(120, start=EXPORTED_START, val_every=10, nan_at=7)
+
+
+def exported_run() -> FakeRun:
+    """A finished run whose history W&B has partly exported to parquet: a scan reads the
+    export, then the rows logged after it from the GraphQL history."""
+    return FakeRun("exported", "exported-run", "finished", EXPORTED_START, EXPORTED_START + 120,
+                   config={"lr": 0.001}, summary={"loss": 0.5}, history=exported_history(),
+                   parquet=PARQUET_FILE.read_bytes(), parquet_rows=EXPORTED_ROWS)
+
+
+# -- the standard test project and environment ---------------------------------------------
+
+def standard_project(now: float) -> list[FakeRun]:
+    """One run per server state (creation times one hour apart, oldest first), plus a long
+    finished run. ``stale`` is the newest: listed running, but its heartbeat is an hour old."""
+    specs = [  # id, state, heartbeat age (s), rows
+        ("long", "finished", 3000, 3000),
+        ("failed1", "failed", 3000, 40),
+        ("crashold", "crashed", 3000, 40),
+        ("crashnew", "crashed", 30, 40),
+        ("killed1", "killed", 3000, 40),
+        ("preempt1", "preempted", 3000, 40),
+        ("pending1", "pending", 3000, 0),
+        ("live", "running", 10, 40),
+        ("stale", "running", 3600, 40),
+    ]
+    runs = []
+    for i, (run_id, state, age, n) in enumerate(specs):
+        created = now - 3600 * (len(specs) - i) - 7200
+        runs.append(FakeRun(
+            run_id, f"{run_id}-name", state, created, now - age,
+            config={"lr": 0.001, "model": {"layers": 4, "width": 128}, "max_steps": 3000, "optimizer": "adam"},
+            summary={"loss": 0.25, "_step": max(n - 1, 0), "_runtime": 321.5, "_timestamp": created + n,
+                     "best": {"val_loss": 0.3}},
+            history=curve_rows(n, start=created, val_every=100 if n > 1000 else 10, nan_at=5 if n else None),
+            tags=["cloud", run_id], group="sweep-a", job_type="train", notes=f"notes of {run_id}",
+        ))
+    return runs
+
+
+# -- test environment ----------------------------------------------------------------------
+
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def offline_env(monkeypatch: Any, state_dir: Path, base_url: str | None, api_key: str | None = GOOD_KEY) -> None:
+    """Point wandb at the fake and nowhere else.
+
+    ``WANDB_BASE_URL`` names the fake; the key is a fake 40-character one; ``WANDB_MODE`` is
+    unset (``wandb.Api`` refuses offline mode); wandb's folders live in ``state_dir``; the
+    user's netrc is not read. wandb-core (a Go process started on first use) inherits a proxy
+    on a closed local port for any host but 127.0.0.1, so it cannot reach the internet, and
+    in this Python process a socket may connect only to 127.0.0.1 or a Unix socket.
+    """
+    for name in ("WANDB_MODE", "WANDB_ENTITY", "WANDB_PROJECT", "WANDB_IDENTITY_TOKEN_FILE", "WANDB_BASE_URL",
+                 "WANDB_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    if base_url is not None:
+        monkeypatch.setenv("WANDB_BASE_URL", base_url)
+    if api_key is not None:
+        monkeypatch.setenv("WANDB_API_KEY", api_key)
+    monkeypatch.setenv("NETRC", str(state_dir / "no-netrc"))
+    monkeypatch.setenv("WANDB_DIR", str(state_dir / "wandb-dir"))
+    monkeypatch.setenv("WANDB_CACHE_DIR", str(state_dir / "wandb-cache"))
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(state_dir / "wandb-config"))
+    monkeypatch.setenv("WANDB_ERROR_REPORTING", "false")
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def guarded(sock: socket.socket, address: Any) -> Any:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if host not in _LOCAL_HOSTS:
+                raise AssertionError(f"test tried to reach {address!r}: only 127.0.0.1 is allowed")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
