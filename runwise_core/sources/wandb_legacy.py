@@ -92,7 +92,7 @@ def _read_history(path: Path, seg: Segment) -> float | None:
                 seg.read_notes.append(f"{path.name} line {lineno:,}: not a JSON object; skipped")
                 continue
             step = row.get("_step")
-            step = int(step) if _finite_number(step) else seg.rows
+            step = int(step) if _int64(step) else seg.rows
             seg.rows += 1
             stamp = row.get("_timestamp")
             if _finite_number(stamp):
@@ -123,7 +123,7 @@ def _read_history(path: Path, seg: Segment) -> float | None:
 
 
 def _add(cols: ColumnBuilder, seg: Segment, key: str, step: int, value: Any) -> None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, float) or (isinstance(value, int) and _finite_number(value)):
         cols.add(key, step, float(value))
     else:
         seg.non_scalar.setdefault(key, kind_of(value))
@@ -145,7 +145,7 @@ def _read_events(path: Path, seg: Segment) -> dict:
             if not isinstance(row, dict):
                 continue
             at = row.get("_runtime")
-            if not _finite_number(at):
+            if not _int64(at):
                 continue
             stamp = row.get("_timestamp")
             if _finite_number(stamp):
@@ -159,7 +159,18 @@ def _read_events(path: Path, seg: Segment) -> dict:
 
 
 def _finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int or float that fits a float64 (an int of 400 digits does not)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _int64(value: Any) -> bool:
+    """A finite number whose integer part fits a step (int64)."""
+    return _finite_number(value) and -2**63 <= value < 2**63
 
 
 def _str(value: Any) -> str | None:

@@ -1,0 +1,126 @@
+"""Fuzzing the W&B readers: a real offline run's ``.wandb`` log cut, flipped and overwritten in
+every kind of place, and legacy ``wandb-history.jsonl`` files with every kind of bad line.
+
+Whatever the damage, a read gives a prefix of the pristine run (each point at its position),
+with a one-line note saying where it stopped, or an :class:`UnreadableLog`; never another
+exception. ``benchmarks/fuzz.py`` runs the same mutators for minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runwise_core import views
+from runwise_core.catalog import Catalog
+from runwise_core.errors import RunwiseError, UnreadableLog
+from test_fuzz_support import (LINE_MUTATIONS, WANDB_MUTATIONS, assert_jsonl_read, assert_wandb_prefix,
+                               chunk_offsets, jsonl_case, mutate_wandb)
+from wandb_runs import make_run
+
+FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    base = tmp_path_factory.mktemp("fuzz-wandb")
+    make_run(base / "src", "finished")
+    folder = next((base / "src" / "wandb").glob("offline-run-*"))
+    log = next(folder.glob("*.wandb"))
+    data = log.read_bytes()
+    full = Catalog([folder]).runs()[0]
+    assert full.rows == 200 and full.exited and not full.read_notes
+    return folder, log.name, data, chunk_offsets(data), full
+
+
+def _read_damaged(pristine, tmp_path: Path, data: bytes):
+    folder, log_name, *_ = pristine
+    copy = tmp_path / folder.name
+    if not copy.exists():
+        shutil.copytree(folder, copy)
+    (copy / log_name).write_bytes(data)
+    return Catalog([copy]).runs()[0]
+
+
+def test_the_own_framing_walk_finds_every_record(pristine):
+    _, _, data, offsets, _ = pristine
+    assert offsets[0] == 7 and len(offsets) > 400  # every record of a 200-row run, and more
+
+
+@FUZZ
+@given(kind=st.sampled_from(WANDB_MUTATIONS), a=st.integers(0, 2**31), b=st.integers(0, 2**31))
+def test_damaged_wandb_log_reads_a_prefix_with_a_note_or_a_clear_error(pristine, tmp_path, kind, a, b):
+    *_, data, offsets, full = pristine
+    damaged = mutate_wandb(data, offsets, kind, a, b)
+    what = f"{kind}({a}, {b})"
+    try:
+        run = _read_damaged(pristine, tmp_path, damaged)
+    except UnreadableLog as err:
+        assert len(damaged) < 7 or damaged[:7] != data[:7], f"{what}: a good header refused: {err}"
+        assert ".wandb" in str(err) and "\n" not in str(err)
+        return
+    assert_wandb_prefix(run, full, what)
+    for note in run.read_notes:
+        assert "\n" not in note, what
+    # the views over a damaged run answer or refuse clearly, never raise anything else
+    for view in (lambda r: views.run_view(r), lambda r: views.keys_view(r), lambda r: views.stats_view(r),
+                 lambda r: views.history_view(r, None, 20), lambda r: views.live_view(r)):
+        try:
+            view(run)
+        except RunwiseError:
+            pass
+
+
+@pytest.mark.parametrize("kind", WANDB_MUTATIONS)
+def test_every_wandb_mutation_at_the_second_block(pristine, tmp_path, kind):
+    """One fixed case per mutation: the place right after the first block boundary."""
+    *_, data, offsets, full = pristine
+    second = next(i for i, off in enumerate(offsets) if off > 32 * 1024)
+    damaged = mutate_wandb(data, offsets, kind, second, 3)
+    if kind in ("cut_header", "wrong_magic"):
+        with pytest.raises(UnreadableLog):
+            _read_damaged(pristine, tmp_path, damaged)
+        return
+    run = _read_damaged(pristine, tmp_path, damaged)
+    assert_wandb_prefix(run, full, kind)
+    if kind != "append_garbage":
+        assert run.rows < full.rows
+
+
+# -- legacy wandb-history.jsonl ----------------------------------------------------------------------
+
+def _legacy_folder(tmp_path: Path, history: bytes) -> Path:
+    folder = tmp_path / "wandb" / "run-20240101_000000-legacy1"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "wandb-metadata.json").write_text(json.dumps({"name": "old", "state": "finished"}))
+    (folder / "wandb-history.jsonl").write_bytes(history)
+    return folder
+
+
+@FUZZ
+@given(kinds=st.lists(st.tuples(st.sampled_from(LINE_MUTATIONS), st.integers(0, 10_000)), min_size=1, max_size=12),
+       cut=st.none() | st.integers(0, 200))
+def test_legacy_history_with_bad_lines_keeps_every_good_point(tmp_path, kinds, cut):
+    case = jsonl_case(kinds, cut, step_key="_step", bom_anywhere=True)
+    run = Catalog([_legacy_folder(tmp_path, case.data)]).runs()[0]
+    assert_jsonl_read(run, case, f"{kinds} cut {cut}", keep=None)
+
+
+@pytest.mark.parametrize("history,keys", [
+    (b'{"_step": 0, "loss": 1.0}\n{"_step": 1, "loss": 1' + b"0" * 400 + b"}\n", {"loss": [(0, 1.0)]}),
+    (b'{"_step": 0, "loss": 1.0}\n{"_step": 1e30, "loss": 2.0}\n{"_step": 2, "loss": 3.0}\n',
+     {"loss": [(0, 1.0), (1, 2.0), (2, 3.0)]}),
+    (b'{"_step": 0, "loss": 1.0}\n{"_step": -99999999999999999999999, "loss": 2.0}\n',
+     {"loss": [(0, 1.0), (1, 2.0)]}),
+])
+def test_legacy_numbers_beyond_float_or_int64_are_not_points(tmp_path, history, keys):
+    """An int too big for a float is not a measurement; a step beyond int64 is no step (the
+    row takes its row number, as a row without ``_step`` does)."""
+    run = Catalog([_legacy_folder(tmp_path, history)]).runs()[0]
+    assert {k: list(zip(s.steps.tolist(), s.values.tolist())) for k, s in run.metrics.items()} == keys
