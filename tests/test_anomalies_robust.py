@@ -46,3 +46,14 @@ def test_constant_and_tiny_series_raise_nothing() -> None:
             run = Run(id="r", name="r", source="test", path="-",
                       metrics={k: Series(np.arange(n), np.full(n, v)) for k in KEYS})
             assert [a for a in detect_anomalies(run) if a.kind != "plateau"] == [], (n, v)
+
+
+def test_values_near_the_float_limit_raise_no_error_or_warning() -> None:
+    import warnings
+
+    big = np.array([1.7976931348623157e308, -1.7976931348623157e308, 5e307, 2.2e-308, 0.0, 1.0] * 50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for key in KEYS:
+            run = Run(id="r", name="r", source="test", path="-", metrics={key: Series(np.arange(big.size), big)})
+            assert all(a.kind in KINDS for a in detect_anomalies(run))

@@ -16,18 +16,29 @@ gradient        grad_norm keys
 throughput      throughput keys
 ==============  ===============================================================
 
-Tidying: findings sorted by step (then kind, metric); spikes on a metric after its best
-level before a divergence are dropped (the divergence says it), and a metric that is NaN from some step on cannot
-also "diverge" there.
+Tidying: findings are sorted by step (then kind, metric), and spikes on a metric from the
+best level before its divergence on are dropped (the divergence says it). A validation
+metric that is flat from the start (a plateau) is not judged for overfitting: its best is
+just its luckiest point.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 from ...model import Run
 from ...settings import DEFAULT_SETTINGS, Settings
-from ..roles import LOSS_ROLES, Role, higher_is_better, is_validation, role_of, train_counterpart, training_loss_key
+from ..roles import (
+    LOSS_ROLES,
+    Role,
+    higher_is_better,
+    is_validation,
+    role_of,
+    train_counterpart,
+    training_loss_key,
+)
 from .divergence import detect_divergence
 from .finding import KINDS, Anomaly
 from .gradient import detect_gradient
@@ -48,8 +59,15 @@ def detect_anomalies(run: Run, keys: Iterable[str] | None = None, settings: Sett
 
     Returns an empty list for a healthy run: runwise spends no tokens on "all is well".
     Unknown keys in ``keys`` are ignored (the caller validates keys against the run).
-    Deterministic, pure, and vectorized over the full-resolution series.
+    Deterministic, pure, and vectorized over the full-resolution series. Values near the
+    float limit may overflow to inf inside the arithmetic; comparisons with inf still come
+    out right (no finding), so those floating-point warnings are silenced here.
     """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return _detect(run, keys, settings)
+
+
+def _detect(run: Run, keys: Iterable[str] | None, settings: Settings | None) -> list[Anomaly]:
     settings = settings or DEFAULT_SETTINGS
     t = settings.thresholds
     all_keys = list(run.metrics)

@@ -2,11 +2,12 @@
 
 Gradient norms are positive and multiplicative, so levels are block medians and ratios.
 
-* **Exploding**: two blocks in a row whose medians are ``grad_explode_factor`` times the running level
-  (the median of the blocks before it, over about a tenth of the run): the norm itself
-  moved up, not one noisy point. Isolated points that high count only while they are rare
-  and stand out of the norm's own tail (2.5 times its 99th-percentile log-ratio); a norm whose
-  every few steps jump tenfold is heavy-tailed by nature and raises nothing.
+* **Exploding**: two blocks in a row (of about 1% of the run each) whose medians are
+  ``grad_explode_factor`` times the running level (the median of the blocks before, over
+  about a tenth of the run): the norm itself moved up, not one noisy point. Isolated points
+  that high count only while they are rare and stand out of the norm's own tail (2.5 times
+  its 99th-percentile log-ratio); a norm whose every few steps jump tenfold is
+  heavy-tailed by nature and raises nothing.
 * **Vanishing**: the final stretch's median fell below ``grad_vanish_factor`` of the early
   level (after warmup). Scattered exact zeros (GRPO groups with no reward variance, rows
   logged without a gradient) do not move a median and raise nothing.
@@ -93,7 +94,7 @@ def _explode(key: str, s: Series, y: np.ndarray, factor: float) -> list[Anomaly]
     msg = (f"{key} jumped to {fmt(float(y[i]))} at step {fmt_int(int(s.steps[i]))} ({fmt(float(r[i]))}x its running "
            f"level {fmt(float(ref_pt[i]))})")
     if pts.size > 1:
-        msg += f"; {fmt_int(pts.size)} points over {fmt(factor)}x in all"
+        msg += f"; {fmt_int(pts.size)} points over {fmt(bar)}x in all"
     ev = {"level": float(ref_pt[i]), "value": float(y[i]), "ratio": float(r[i]), "count": float(pts.size)}
     return [Anomaly("gradient", key, int(s.steps[i]), msg, None, ev)]
 
@@ -105,7 +106,7 @@ def _vanish(key: str, s: Series, y: np.ndarray, factor: float) -> list[Anomaly]:
     tail = float(np.median(y[-tail_n:]))
     if early <= 0 or tail > factor * early:
         return []
-    # where it went under: first point after which the 5%-of-run rolling level stays under
+    # where it went under: the start of the final run of 1%-of-the-run blocks that stay under
     b = blocks_for(s.steps, y, 100)
     under = b.med <= max(factor * early, tail)
     stays = np.flatnonzero(~under)
