@@ -33,6 +33,14 @@ class ColumnBuilder:
         steps.append(step)
         self._values[key].append(value)
 
+    def extend(self, key: str, steps: np.ndarray, values: np.ndarray) -> None:
+        """Append many points at once (int64 steps, float64 values, equal lengths)."""
+        if key not in self._steps:
+            self._steps[key] = array("q")
+            self._values[key] = array("d")
+        self._steps[key].frombytes(np.ascontiguousarray(steps, dtype=np.int64).tobytes())
+        self._values[key].frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+
     def __contains__(self, key: str) -> bool:
         return key in self._steps
 
