@@ -17,7 +17,9 @@ import anyio
 import pytest
 from mcp import Client
 
-from runwise.server import create_server
+from runwise.server import create_server, server_for
+from runwise.server.runner import Runner
+from runwise.server.workspace import Workspace
 from runwise.server.tools import MAX_TOKENS_CAP
 from runwise_core import views
 from runwise_core.catalog import Catalog
@@ -381,20 +383,28 @@ def test_a_run_without_history_says_why(root, ids):
 
 
 def test_a_call_that_outlives_the_timeout_is_answered_and_later_calls_work(root, ids):
-    release = threading.Event()
+    entered, release = threading.Event(), threading.Event()
+    loads: list[str] = []
 
     def slow(ref):
+        loads.append(ref.id)
         if ref.id == ids["wide"]:
-            release.wait(30)
+            entered.set()
+            release.wait(60)
         return source_named(ref.source).load(ref)
 
-    srv = create_server(Roots.of([root]), timeout_s=0.2, loader=slow)
+    runner = Runner(Workspace(Roots.of([root]), loader=slow), timeout_s=0.2)
+    srv = server_for(runner)
     try:
-        message = err(srv, "get_keys", {"run": ids["wide"]})
-        assert message.startswith("get_keys did not finish within 0.2 s")
+        assert err(srv, "get_keys", {"run": ids["wide"]}).startswith("get_keys did not finish within 0.2 s")
+        assert entered.wait(60)  # the abandoned read holds the lock from here on
+        # the next call waits for that lock, and is answered within its time too
+        assert err(srv, "get_config", {"run": ids["console"]}).startswith("get_config did not finish within 0.2 s")
     finally:
         release.set()
+    runner.timeout_s = 60
     assert ok(srv, "get_keys", {"run": ids["finished"]}).startswith(f"keys of {ids['finished']} ")
+    assert ids["console"] not in loads  # the answered call never started its read
 
 
 def test_progress_is_reported(server, ids):

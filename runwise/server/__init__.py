@@ -31,7 +31,7 @@ from .runner import DEFAULT_TIMEOUT_S, Runner
 from .tools import build_tools
 from .workspace import Workspace
 
-__all__ = ["create_server", "main"]
+__all__ = ["create_server", "main", "server_for"]
 
 INSTRUCTIONS = (
     "runwise reads ML training runs (W&B folders, JSONL/CSV logs) under this server's roots. "
@@ -43,7 +43,11 @@ def create_server(roots: Roots, timeout_s: float = DEFAULT_TIMEOUT_S,
                   loader: Callable[[RunRef], Run] | None = None) -> MCPServer:
     """An MCP server reading only under ``roots``. ``loader`` replaces the catalog's run
     loader (tests use it to stand in a slow or failing reader)."""
-    runner = Runner(Workspace(roots, loader=loader), timeout_s)
+    return server_for(Runner(Workspace(roots, loader=loader), timeout_s))
+
+
+def server_for(runner: Runner) -> MCPServer:
+    """The MCP server whose tools run on ``runner`` (tests keep the runner to adjust it)."""
     return MCPServer("runwise", instructions=INSTRUCTIONS, version=_version(), tools=build_tools(runner))
 
 

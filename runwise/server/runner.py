@@ -16,6 +16,7 @@ it holds makes later calls wait for it rather than read the catalog concurrently
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -66,9 +67,12 @@ class Runner:
         """``work(progress)`` returns a view result (or :class:`Listed`); the answer is its
         text rendering within ``max_tokens``."""
         reporter = ProgressReporter(ctx)
+        abandoned = threading.Event()
 
         def job() -> str:
             with self.workspace.lock:
+                if abandoned.is_set():  # answered already (timeout, cancel) while waiting for the lock
+                    return ""
                 result = work(reporter)
                 return render_listed(result, max_tokens)
 
@@ -76,7 +80,6 @@ class Runner:
             with anyio.fail_after(self.timeout_s):
                 return await anyio.to_thread.run_sync(job, abandon_on_cancel=True)
         except TimeoutError:
-            reporter.active = False
             log.warning("%s: no answer within %g s; its thread was left to finish", tool, self.timeout_s)
             raise ToolError(f"{tool} did not finish within {self.timeout_s:g} s (a very large log is still being "
                             "read in the background; later calls will wait for it). Try again in a minute, or "
@@ -91,6 +94,11 @@ class Runner:
             raise ToolError(f"{tool} failed inside runwise ({type(err).__name__}{': ' + detail if detail else ''}). "
                             "This is a runwise bug, logged on the server's stderr; other runs and tools still work, "
                             "e.g. list_runs or summarize_run with another run") from err
+        finally:
+            # Whatever ended the wait (an answer, a timeout, the client cancelling), the
+            # thread must neither start work nor send progress after it.
+            abandoned.set()
+            reporter.active = False
 
 
 def render_listed(result: Any, max_tokens: int) -> str:
