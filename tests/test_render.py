@@ -26,9 +26,9 @@ def test_sparkline_scales_between_min_and_max_and_marks_non_finite():
 def test_list_text_is_aligned_with_title_in_the_last_header_cell():
     r = views.list_view([make_run("a1", "one"), make_run("b2", "two", exit_code=1)], now=NOW)
     assert render(r) == (
-        "id state    step train/loss trend   name (2 runs, newest first)\n"
-        "a1 finished 9990     0.5716 ██____↓ one\n"
-        "b2 failed   9990     0.5716 ██____↓ two\n"
+        "id state    step train/loss trend name (2 runs, newest first)\n"
+        "a1 finished 9990     0.5716 █▄__↓ one\n"
+        "b2 failed   9990     0.5716 █▄__↓ two\n"
     )
 
 

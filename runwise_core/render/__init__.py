@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..analysis.downsample import downsample
 from ..errors import UsageError
+from ..model import Series
 from ..tokens import estimate
 from ..views import (BestList, Comparison, ConfigView, History, KeyList, LiveStatus, RunList, RunSummary,
                      StabilityTable, StatsTable)
@@ -99,10 +101,7 @@ def _history_json(h: History, max_tokens: int | None) -> str:
     text = fit_json(data, None, ())
     if max_tokens is None or estimate(text) <= max_tokens:
         return text
-    # Thin every key's points evenly but keep the extremes: the downsample of a downsample.
-    from ..analysis.downsample import downsample
-    from ..model import Series
-
+    # Thin every key's points but keep the extremes: a downsample of the downsample.
     samples = h.samples
     while samples > 8:
         samples //= 2

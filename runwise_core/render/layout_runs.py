@@ -11,7 +11,7 @@ from .doc import Code, Doc, Heading, Line, Table
 from .sparkline import COMPACT_BLOCKS, sparkline
 
 #: Sparkline width in a run list (compact glyphs: about half a token per block).
-LIST_SPARK = 6
+LIST_SPARK = 4
 SUMMARY_SPARK = 10
 
 

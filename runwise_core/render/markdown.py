@@ -18,6 +18,13 @@ def to_markdown(doc: Doc) -> str:
         elif isinstance(b, Line):
             out.append(b.text)
             out.append("")
+        elif isinstance(b, Table) and not b.header:
+            # A headerless table (findings) reads better as a list than as an empty-headed table.
+            if b.title:
+                out.append(f"**{b.title}**")
+                out.append("")
+            out.extend(f"- **{r[0]}** " + " ".join(r[1:]) for r in b.rows)
+            out.append("")
         elif isinstance(b, Table):
             if b.title:
                 out.append(f"**{b.title}**")
