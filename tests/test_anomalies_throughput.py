@@ -49,3 +49,33 @@ def test_a_mild_slowdown_is_not_substantial() -> None:
     y = steady(seed=4)
     y[5000:] *= 0.8
     assert drops("throughput", y) == []
+
+
+def timed_run(dt: np.ndarray) -> Run:
+    n = dt.size
+    steps = np.arange(n) * 10
+    loss = Series(steps, np.linspace(3, 1, n))
+    return Run(id="r", name="r", source="test", path="-", metrics={"train/loss": loss},
+               timestamps=Series(steps, 1.7e9 + np.cumsum(dt)))
+
+
+def test_without_a_logged_rate_the_log_clock_shows_a_slowdown() -> None:
+    rng = np.random.default_rng(5)
+    dt = np.where(np.arange(3000) < 2000, 1.0, 2.5) * np.exp(0.05 * rng.standard_normal(3000))
+    found = detect_anomalies(timed_run(dt))
+    assert [(a.kind, a.metric, a.step) for a in found] == [("throughput", "steps_per_sec", 20100)]
+    assert found[0].message.startswith("steps_per_sec (from the log's timestamps) dropped from 9.955 to 3.992 at step 20,100")
+
+
+def test_a_pause_in_the_log_clock_is_not_a_slowdown() -> None:
+    dt = np.exp(0.05 * np.random.default_rng(6).standard_normal(3000))
+    dt[1500] += 3600.0  # the process was stopped for an hour, then resumed
+    assert detect_anomalies(timed_run(dt)) == []
+
+
+def test_a_logged_rate_or_a_key_filter_turns_the_clock_off() -> None:
+    dt = np.where(np.arange(3000) < 2000, 1.0, 2.5)
+    run = timed_run(dt)
+    assert detect_anomalies(run, keys=["train/loss"]) == []
+    run.metrics["tokens_per_sec"] = Series(np.arange(3000) * 10, np.full(3000, 5000.0))
+    assert detect_anomalies(run) == []

@@ -13,7 +13,8 @@ divergence      loss-like keys, except a validation loss that has a training
 overfitting     each validation loss / accuracy with its training counterpart
 plateau         train_loss, val_loss and accuracy-like keys
 gradient        grad_norm keys
-throughput      throughput keys
+throughput      throughput keys; when a run logs none, steps per second derived from
+                the log's timestamps (only when all keys are judged)
 ==============  ===============================================================
 
 Tidying: findings are sorted by step (then kind, metric), and spikes on a metric from the
@@ -46,7 +47,7 @@ from .nan import detect_nan
 from .overfitting import detect_overfitting
 from .plateau import detect_plateau
 from .spike import detect_spikes
-from .throughput import detect_throughput
+from .throughput import detect_derived_throughput, detect_throughput
 
 PLATEAU_ROLES = frozenset({Role.TRAIN_LOSS, Role.VAL_LOSS, Role.ACCURACY})
 # Loss components (loss_bbox, loss_ce) are not judged for overfitting: with sparse evals
@@ -94,6 +95,9 @@ def _detect(run: Run, keys: Iterable[str] | None, settings: Settings | None) -> 
             found += detect_throughput(key, series, t, hib)
         if is_validation(key) and role in OVERFIT_ROLES and not flat:  # a flat metric cannot overfit
             found += _overfitting(run, key, all_keys, settings)
+    logs_rate = any(role_of(k, settings) is Role.THROUGHPUT for k in all_keys)
+    if keys is None and run.timestamps is not None and not logs_rate:
+        found += detect_derived_throughput(run.timestamps, t)  # no logged rate: use the log's clock
     return tidy(found)
 
 

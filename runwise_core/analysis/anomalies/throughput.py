@@ -1,5 +1,8 @@
 """throughput: samples, tokens or steps per second dropping substantially and staying down.
 
+A run that logs no rate of its own is judged on steps per second derived from its log's
+timestamps (:func:`steps_per_sec`).
+
 On block medians in log space (throughput is multiplicative): the one split that best
 separates a higher level before from a lower level after (a CUSUM change point), ignoring
 the first 5% (compile and warmup are slow starts, not drops). A finding needs the level
@@ -54,3 +57,40 @@ def detect_throughput(key: str, series: Series, t: Thresholds, higher_better: bo
            f"and stayed down ({fmt(tail)} at the end)")
     ev = {"before": before, "after": after, "final": tail, "ratio": after / before}
     return [Anomaly("throughput", key, step, msg, int(s.steps[-1]), ev)]
+
+
+#: The name a rate derived from the log's timestamps is reported under.
+DERIVED_KEY = "steps_per_sec"
+
+
+def steps_per_sec(timestamps: Series, blocks: int = 100) -> Series | None:
+    """Training speed from the log's own clock: steps per second over ~``blocks`` blocks.
+
+    Each block's rate is (last step - first step) / (last time - first time) over its rows,
+    an exact aggregate that is immune to rows logged in one batch with one timestamp.
+    ``None`` when there are too few timed rows (under 40) or the clock never moves.
+    """
+    s = timestamps.finite()
+    if len(s) < 40:
+        return None
+    size = max(2, int(np.ceil(len(s) / blocks)))
+    nb = len(s) // size
+    edges = np.arange(nb + 1) * size
+    edges[-1] = len(s) - 1
+    d_step = np.diff(s.steps[edges].astype(np.float64))
+    d_time = np.diff(s.values[edges])
+    ok = (d_time > 0) & (d_step > 0)
+    if ok.sum() < MIN_POINTS:
+        return None
+    return Series(s.steps[edges[1:]][ok], d_step[ok] / d_time[ok])
+
+
+def detect_derived_throughput(timestamps: Series, t: Thresholds) -> list[Anomaly]:
+    """A throughput drop judged on :func:`steps_per_sec`, for runs that log no rate of their own."""
+    rate = steps_per_sec(timestamps)
+    if rate is None:
+        return []
+    found = detect_throughput(DERIVED_KEY, rate, t)
+    said = f"{DERIVED_KEY} (from the log's timestamps)"
+    return [Anomaly(a.kind, a.metric, a.step, a.message.replace(DERIVED_KEY, said, 1), a.end_step, a.evidence)
+            for a in found]
