@@ -20,11 +20,16 @@ from runwise_core import views
 from runwise_core.catalog import Catalog
 from runwise_core.errors import RunwiseError, UnreadableLog
 from test_fuzz_support import (LINE_MUTATIONS, WANDB_MUTATIONS, assert_jsonl_read, assert_wandb_prefix,
-                               chunk_offsets, jsonl_case, mutate_wandb)
+                               chunk_offsets, clean_cut_lengths, jsonl_case, mutate_wandb)
 from wandb_runs import make_run
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+class Pristine(tuple):
+    def __repr__(self) -> str:  # hypothesis prints the arguments of a failing case
+        return "<pristine finished run>"
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +41,7 @@ def pristine(tmp_path_factory):
     data = log.read_bytes()
     full = Catalog([folder]).runs()[0]
     assert full.rows == 200 and full.exited and not full.read_notes
-    return folder, log.name, data, chunk_offsets(data), full
+    return Pristine((folder, log.name, data, chunk_offsets(data), full, clean_cut_lengths(data)))
 
 
 def _read_damaged(pristine, tmp_path: Path, data: bytes):
@@ -49,14 +54,14 @@ def _read_damaged(pristine, tmp_path: Path, data: bytes):
 
 
 def test_the_own_framing_walk_finds_every_record(pristine):
-    _, _, data, offsets, _ = pristine
+    _, _, data, offsets, _, _ = pristine
     assert offsets[0] == 7 and len(offsets) > 400  # every record of a 200-row run, and more
 
 
 @FUZZ
 @given(kind=st.sampled_from(WANDB_MUTATIONS), a=st.integers(0, 2**31), b=st.integers(0, 2**31))
 def test_damaged_wandb_log_reads_a_prefix_with_a_note_or_a_clear_error(pristine, tmp_path, kind, a, b):
-    *_, data, offsets, full = pristine
+    *_, data, offsets, full, clean = pristine
     damaged = mutate_wandb(data, offsets, kind, a, b)
     what = f"{kind}({a}, {b})"
     try:
@@ -65,7 +70,7 @@ def test_damaged_wandb_log_reads_a_prefix_with_a_note_or_a_clear_error(pristine,
         assert len(damaged) < 7 or damaged[:7] != data[:7], f"{what}: a good header refused: {err}"
         assert ".wandb" in str(err) and "\n" not in str(err)
         return
-    assert_wandb_prefix(run, full, what)
+    assert_wandb_prefix(run, full, what, damaged == data[:len(damaged)] and len(damaged) in clean)
     for note in run.read_notes:
         assert "\n" not in note, what
     # the views over a damaged run answer or refuse clearly, never raise anything else
@@ -80,7 +85,7 @@ def test_damaged_wandb_log_reads_a_prefix_with_a_note_or_a_clear_error(pristine,
 @pytest.mark.parametrize("kind", WANDB_MUTATIONS)
 def test_every_wandb_mutation_at_the_second_block(pristine, tmp_path, kind):
     """One fixed case per mutation: the place right after the first block boundary."""
-    *_, data, offsets, full = pristine
+    *_, data, offsets, full, clean = pristine
     second = next(i for i, off in enumerate(offsets) if off > 32 * 1024)
     damaged = mutate_wandb(data, offsets, kind, second, 3)
     if kind in ("cut_header", "wrong_magic"):
@@ -88,7 +93,7 @@ def test_every_wandb_mutation_at_the_second_block(pristine, tmp_path, kind):
             _read_damaged(pristine, tmp_path, damaged)
         return
     run = _read_damaged(pristine, tmp_path, damaged)
-    assert_wandb_prefix(run, full, kind)
+    assert_wandb_prefix(run, full, kind, damaged == data[:len(damaged)] and len(damaged) in clean)
     if kind != "append_garbage":
         assert run.rows < full.rows
 
