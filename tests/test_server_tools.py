@@ -111,6 +111,7 @@ def test_tools_list_publishes_the_eleven_tools_read_only(server):
         mt = tool["inputSchema"]["properties"]["max_tokens"]
         assert (mt["default"], mt["maximum"], mt["minimum"]) == (2000, MAX_TOKENS_CAP, 50)
         assert "title" not in json.dumps(tool["inputSchema"])
+        assert tool["inputSchema"]["additionalProperties"] is False
 
 
 def test_tools_list_shows_the_caps(server):
@@ -330,6 +331,8 @@ def test_symlink_out_of_the_root_is_refused(tmp_path):
     ("find_best_run", {}, "metric"),
     ("compare_runs", {"run_a": "x"}, "run_b"),
     ("get_history", {"step_from": -1}, "step_from"),
+    ("get_keys", {"runn": "latest"}, "runn"),  # a misspelt name is refused, not ignored
+    ("get_history", {"key": ["loss"]}, "key"),
 ])
 def test_oversized_or_malformed_requests_are_refused_before_any_read(root, name, args, field):
     loads: list[str] = []

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import ToolAnnotations
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from runwise_core import views
 
@@ -198,9 +198,20 @@ def build_tools(runner: Runner) -> list[Tool]:
 
     fns: list[Callable[..., Any]] = [list_runs, summarize_run, get_keys, get_history, get_stats, compare_runs,
                                      detect_anomalies, live_status, get_config, find_best_run, analyze_local_log]
-    tools = []
-    for fn in fns:
-        tool = Tool.from_function(fn, annotations=READ_ONLY, structured_output=False)
-        tool.parameters = compact(tool.parameters)
-        tools.append(tool)
-    return tools
+    return [strict(Tool.from_function(fn, annotations=READ_ONLY, structured_output=False)) for fn in fns]
+
+
+def strict(tool: Tool) -> Tool:
+    """``tool`` refusing argument names it does not know, and saying so in its schema.
+
+    pydantic ignores unknown names by default, so a misspelt ``key`` for ``keys`` would
+    silently answer a different question; refused, the model reads the name it got wrong.
+    The SDK reads ``fn_metadata.arg_model`` at each call, so a stricter subclass takes effect.
+    """
+    base = tool.fn_metadata.arg_model
+    tool.fn_metadata.arg_model = type(base.__name__, (base,), {
+        "__module__": base.__module__,
+        "model_config": ConfigDict(arbitrary_types_allowed=True, extra="forbid"),
+    })
+    tool.parameters = {**compact(tool.parameters), "additionalProperties": False}
+    return tool
