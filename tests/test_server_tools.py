@@ -426,6 +426,28 @@ def test_progress_is_reported(server, ids):
     assert all(m.startswith("reading run ") for m in messages[:-1])
 
 
+def test_concurrent_calls_on_one_connection_all_get_their_own_answer(server, ids):
+    f, w = ids["finished"], ids["wide"]
+    calls = [("get_keys", {"run": w, "max_tokens": 300}), ("get_history", {"run": f, "keys": ["lr"], "samples": 20}),
+             ("summarize_run", {"run": "nope"}), ("list_runs", {}), ("get_stats", {"run": f}),
+             ("analyze_local_log", {"path": "logs/broken.jsonl"})] * 5
+    expected = [call(server, name, args) for name, args in calls]
+
+    async def go():
+        results: list[Any] = [None] * len(calls)
+        async with Client(server) as client:
+            async def one(i: int) -> None:
+                results[i] = await client.call_tool(*calls[i])
+
+            async with anyio.create_task_group() as tg:
+                for i in range(len(calls)):
+                    tg.start_soon(one, i)
+        return results
+
+    got = anyio.run(go)
+    assert [(r.is_error, text_of(r)) for r in got] == [(r.is_error, text_of(r)) for r in expected]
+
+
 def test_list_runs_rescans_so_new_runs_appear(tmp_path):
     write_logs(tmp_path / "a")
     srv = create_server(Roots.of([tmp_path]))

@@ -83,5 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"runwise-mcp: --timeout must be positive (got {args.timeout})\n")
         return 1
     logging.getLogger("runwise.server").info("serving runs under %s", roots.describe())
-    create_server(roots, args.timeout).run("stdio")
+    try:
+        create_server(roots, args.timeout).run("stdio")
+    except KeyboardInterrupt:  # Ctrl-C in a terminal while debugging: no traceback
+        return 130
     return 0

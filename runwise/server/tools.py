@@ -138,7 +138,7 @@ def build_tools(runner: Runner) -> list[Tool]:
         keys: Keys = None,
         max_tokens: MaxTokens = MAX_TOKENS_DEFAULT,
     ) -> str:
-        """Spikes, NaN/Inf, divergence, overfitting, plateaus, gradient and throughput trouble, found on every point, with the metrics checked."""
+        """Spikes, NaN/Inf, divergence, overfitting, plateaus, gradient and throughput trouble, found on every point; lists the metrics checked, and no anomaly table means none found."""
         return await runner.text("detect_anomalies", ctx, lambda p: ws.anomalies(ws.run(run, p), keys), max_tokens)
 
     async def live_status(
