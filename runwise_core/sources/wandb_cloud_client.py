@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from ..errors import RunNotFound, RunwiseError
 
 #: The longest one failing call may take, in seconds (the issue's bound is 10 s).
-DEFAULT_TIMEOUT_S = 8.0
+DEFAULT_TIMEOUT_S = 7.0
 #: Retries of one GraphQL request inside wandb-core (one retry rides out a dropped connection).
 DEFAULT_RETRIES = 1
 #: The pause before that retry, in seconds.
@@ -190,10 +190,10 @@ def convert(err: BaseException, config: CloudConfig, what: str, project: str | N
     status = _http_status(err)
     text = _message(err)
     where = f"W&B at {base}"
-    if isinstance(err, ValueError) and _NO_PROJECT.search(text):
+    if _NO_PROJECT.search(text):
         return ProjectNotFound(f"no W&B project '{project}' at {base} (or this key cannot see it); "
                                "check ENTITY/PROJECT (--wandb ENTITY/PROJECT or RUNWISE_WANDB_PROJECT)")
-    if isinstance(err, ValueError) and _NO_RUN.search(text):
+    if _NO_RUN.search(text):
         return RunNotFound(f"no run '{run_id}' in W&B project '{project}' at {base}; "
                            "see `runwise list --wandb " + (project or "ENTITY/PROJECT") + "`")
     if status is None:
