@@ -24,7 +24,7 @@ from runwise.server.tools import MAX_TOKENS_CAP
 from runwise_core import views
 from runwise_core.catalog import Catalog
 from runwise_core.errors import UnreadableLog
-from runwise_core.model import Run
+from runwise_core.model import Run, RunState
 from runwise_core.render import render
 from runwise_core.roots import Roots
 from runwise_core.sources.registry import source_named
@@ -123,7 +123,7 @@ def test_tools_list_shows_the_caps(server):
     assert hist["step_from"]["minimum"] == 0
     lst = tools["list_runs"]["properties"]
     assert (lst["limit"]["default"], lst["limit"]["minimum"], lst["limit"]["maximum"]) == (10, 1, 100)
-    assert lst["state"]["enum"] == ["running", "finished", "failed", "crashed", "unknown"]
+    assert lst["state"]["enum"] == [s.value for s in RunState]
     assert tools["find_best_run"]["properties"]["limit"]["maximum"] == 100
     assert tools["find_best_run"]["required"] == ["metric"]
     assert tools["compare_runs"]["required"] == ["run_a", "run_b"]
