@@ -28,14 +28,14 @@ def _trimmed(doc: Doc, fraction: float) -> Doc:
         n = len(b.rows)
         k = int(math.floor(fraction * n))
         if k < n:
-            blocks[i] = b.head(k)
+            blocks[i] = b.head(k) if k else None  # an empty table says nothing: drop it whole
             parts.append(f"{n - k} of {n} {b.what}")
             if b.hint and b.hint not in hints:
                 hints.append(b.hint)
     if parts:
         hint = "; ".join(hints + ["or raise --max-tokens"])
-        blocks.append(Line(f"… left out {', '.join(parts)} to fit --max-tokens: {hint}"))
-    return Doc(tuple(blocks))
+        blocks.append(Line(f"… left out {', '.join(parts)} (--max-tokens): {hint}"))
+    return Doc(tuple(b for b in blocks if b is not None))
 
 
 def fit_doc(doc: Doc, max_tokens: int | None, write: Callable[[Doc], str]) -> str:
@@ -61,7 +61,7 @@ def fit_doc(doc: Doc, max_tokens: int | None, write: Callable[[Doc], str]) -> st
     if best is not None:
         return best
     head = [b for b in doc.blocks if isinstance(b, Heading)][:1]
-    minimal = write(Doc(tuple(head) + (Line("… output left out to fit --max-tokens: raise --max-tokens"),)))
+    minimal = write(Doc(tuple(head) + (Line("… output left out (--max-tokens): raise --max-tokens"),)))
     if estimate(minimal) <= max_tokens:
         return minimal
     return cut_chars(minimal, max_tokens)
