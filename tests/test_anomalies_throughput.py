@@ -63,8 +63,10 @@ def test_without_a_logged_rate_the_log_clock_shows_a_slowdown() -> None:
     rng = np.random.default_rng(5)
     dt = np.where(np.arange(3000) < 2000, 1.0, 2.5) * np.exp(0.05 * rng.standard_normal(3000))
     found = detect_anomalies(timed_run(dt))
-    assert [(a.kind, a.metric, a.step) for a in found] == [("throughput", "steps_per_sec", 20100)]
-    assert found[0].message.startswith("steps_per_sec (from the log's timestamps) dropped from 9.955 to 3.992 at step 20,100")
+    assert [(a.kind, a.metric) for a in found] == [("throughput", "steps_per_sec")]
+    assert 20000 <= found[0].step <= 20300  # the slowdown starts at step 20,000; rates are 30-row medians
+    assert found[0].message.startswith("steps_per_sec (from the log's timestamps) dropped from 9.951 to 3.989 at step 20,260")
+    assert 0.38 < found[0].evidence["ratio"] < 0.42
 
 
 def test_a_pause_in_the_log_clock_is_not_a_slowdown() -> None:

@@ -6,7 +6,7 @@ noise of some level (Gaussian plus occasional heavy-tailed batches), a sparse va
 loss (every N steps, aligned by step), sometimes a validation accuracy, an lr schedule, a
 gradient norm (log-normal noise, 3x bursts, scattered exact zeros), and sometimes a
 throughput series (slow start, short eval/checkpoint dips), or an RL run (very noisy
-returns). Healthy runs carry all of this and must raise nothing (hard negatives); positive
+returns), and a log clock (timestamps with noise, eval pauses and long stop/resume pauses). Healthy runs carry all of this and must raise nothing (hard negatives); positive
 runs get exactly one anomaly injected, at a varied position and magnitude, and carry its
 label ``(kind, metric)``.
 
@@ -81,8 +81,8 @@ def _train_curve(rng: np.random.Generator, shape: str, t: np.ndarray, n_epochs: 
     return lf + (l0 - lf) * np.exp(-rng.uniform(3, 9) * t)  # exp
 
 
-def _run(run_id: str, metrics: dict[str, Series]) -> Run:
-    return Run(id=run_id, name=run_id, source="synthetic", path="-", metrics=metrics)
+def _run(run_id: str, metrics: dict[str, Series], clock: Series) -> Run:
+    return Run(id=run_id, name=run_id, source="synthetic", path="-", metrics=metrics, timestamps=clock)
 
 
 def healthy_parts(rng: np.random.Generator, shape: str, n: int) -> dict:
@@ -93,6 +93,13 @@ def healthy_parts(rng: np.random.Generator, shape: str, n: int) -> dict:
     n_epochs = int(rng.integers(3, 30))
     key = str(rng.choice(TRAIN_KEYS))
     parts: dict = {"steps": steps, "t": t, "key": key, "val_key": VAL_KEYS[key], "stride": stride}
+    # the log's clock: seconds per row with noise, short eval pauses, and 0-2 long pauses
+    # (a stopped and resumed process) that must not read as a slowdown
+    dt = rng.uniform(0.05, 2.0) * np.exp(rng.uniform(0.01, 0.2) * rng.standard_normal(n))
+    dt[rng.random(n) < 0.02] += rng.uniform(1.0, 30.0)
+    for _ in range(int(rng.integers(0, 3))):
+        dt[int(rng.integers(0, n))] += rng.uniform(60.0, 3600.0)
+    parts["dt"] = dt
     if shape == "rl":
         ret = -500 + 800 * (1 - np.exp(-rng.uniform(2, 6) * t))
         parts["return"] = ret + rng.uniform(80, 250) * rng.standard_normal(n)
@@ -144,9 +151,10 @@ def healthy_parts(rng: np.random.Generator, shape: str, n: int) -> dict:
 def build(run_id: str, parts: dict) -> Run:
     steps = parts["steps"]
     m = {parts["key"]: Series(steps, parts["train"].astype(np.float64))}
+    clock = Series(steps, 1.7e9 + np.cumsum(parts["dt"]))
     if parts.get("rl"):
         m["episode/return"] = Series(steps, parts["return"])
-        return _run(run_id, m)
+        return _run(run_id, m, clock)
     vs = steps[parts["vidx"]]
     m[parts["val_key"]] = Series(vs, parts["val"].astype(np.float64))
     if "acc" in parts:
@@ -155,7 +163,7 @@ def build(run_id: str, parts: dict) -> Run:
     m["grad_norm"] = Series(steps, parts["grad"])
     if "tp" in parts:
         m["tokens_per_sec"] = Series(steps, parts["tp"])
-    return _run(run_id, m)
+    return _run(run_id, m, clock)
 
 
 def inject(rng: np.random.Generator, kind: str, parts: dict) -> tuple[set[tuple[str, str]], dict, str]:
@@ -244,6 +252,11 @@ def inject(rng: np.random.Generator, kind: str, parts: dict) -> tuple[set[tuple[
             note = "vanish"
         return {("gradient", "grad_norm")}, {}, note
     if kind == "throughput":
+        if "tp" not in parts and n >= 200 and rng.random() < 0.5:  # no logged rate: the slowdown is in the clock
+            p = int(rng.uniform(0.2, 0.85) * n)
+            frac = rng.uniform(0.1, 0.55)
+            parts["dt"][p:] /= frac
+            return {("throughput", "steps_per_sec")}, {}, f"clock x{frac:.2f}"
         if "tp" not in parts:
             parts["tp"] = rng.uniform(500, 50000) * np.exp(0.05 * rng.standard_normal(n))
         p = int(rng.uniform(0.2, 0.85) * n)

@@ -104,7 +104,8 @@ def _vanish(key: str, s: Series, y: np.ndarray, factor: float) -> list[Anomaly]:
     early = float(np.median(y[int(0.05 * n) : max(int(0.25 * n), int(0.05 * n) + 1)]))
     tail_n = max(5, n // 10)
     tail = float(np.median(y[-tail_n:]))
-    if early <= 0 or tail > factor * early:
+    # the upper quartile too: scattered exact zeros can pull a short tail's median to 0
+    if early <= 0 or tail > factor * early or float(np.percentile(y[-tail_n:], 75)) > factor * early:
         return []
     # where it went under: the start of the final run of 1%-of-the-run blocks that stay under
     b = blocks_for(s.steps, y, 100)

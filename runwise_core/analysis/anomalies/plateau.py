@@ -3,7 +3,8 @@
 Both rules work on block medians (exact aggregates of every point), turned so lower is better.
 
 * **Flat from the start** (stuck at chance): the median of the last third is within
-  ``plateau_flat_rel`` of the first third's (plus the noise of those medians), and
+  ``plateau_flat_rel`` of the first third's (plus the noise of those medians, at most 10%
+  of the level), and
   the best block was never meaningfully better than the start. A loss sitting at ln k (chance
   for k classes) says so in the message.
 * **Stalled**: the final stretch, at least ``plateau_min_final_frac`` of the run's steps,
@@ -57,7 +58,9 @@ def detect_plateau(key: str, series: Series, t: Thresholds, higher_better: bool 
     sign = -1.0 if higher_better else 1.0
     third = n // 3
     first, last = float(np.median(y[:third])), float(np.median(y[-third:]))
-    tol = t.plateau_flat_rel * abs(first) + 3.0 * noise / math.sqrt(third)
+    # Within the noise of the two medians, but never more than 10% of the level: a noisy
+    # series whose change we cannot measure is not thereby "flat".
+    tol = t.plateau_flat_rel * abs(first) + min(3.0 * noise / math.sqrt(third), 0.1 * abs(first))
     b = blocks_for(s.steps, y, 30)
     if abs(first - last) <= tol and first - float(np.min(b.med)) <= 2 * tol:
         msg = (f"{key} made no progress: {fmt(sign * first)} over the first third, {fmt(sign * last)} over the last "

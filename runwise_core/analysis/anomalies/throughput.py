@@ -19,7 +19,7 @@ from ...model import Series
 from ...numfmt import fmt, fmt_int
 from ...settings import Thresholds
 from .finding import Anomaly
-from .levels import blocks_for
+from .levels import blocks, blocks_for
 
 MIN_POINTS = 20
 
@@ -63,26 +63,28 @@ def detect_throughput(key: str, series: Series, t: Thresholds, higher_better: bo
 DERIVED_KEY = "steps_per_sec"
 
 
-def steps_per_sec(timestamps: Series, blocks: int = 100) -> Series | None:
-    """Training speed from the log's own clock: steps per second over ~``blocks`` blocks.
+def steps_per_sec(timestamps: Series, target: int = 100) -> Series | None:
+    """Training speed from the log's own clock: steps per second, as block medians.
 
-    Each block's rate is (last step - first step) / (last time - first time) over its rows,
-    an exact aggregate that is immune to rows logged in one batch with one timestamp.
-    ``None`` when there are too few timed rows (under 40) or the clock never moves.
+    Rows logged in one batch share a timestamp, so only the rows where the clock moves are
+    used, each with the steps since the previous such row. The rate of a block (at least 5
+    of those rows) is the median of its rows' rates, an exact aggregate that a pause (a
+    stopped and resumed process, a long evaluation: one slow row) cannot move. ``None``
+    when there are fewer than 100 such rows: too short a log to judge speed.
     """
     s = timestamps.finite()
-    if len(s) < 40:
+    if len(s) < 2:
         return None
-    size = max(2, int(np.ceil(len(s) / blocks)))
-    nb = len(s) // size
-    edges = np.arange(nb + 1) * size
-    edges[-1] = len(s) - 1
-    d_step = np.diff(s.steps[edges].astype(np.float64))
-    d_time = np.diff(s.values[edges])
-    ok = (d_time > 0) & (d_step > 0)
-    if ok.sum() < MIN_POINTS:
+    keep = np.concatenate(([True], np.diff(s.values) > 0))
+    steps, clock = s.steps[keep].astype(np.float64), s.values[keep]
+    d_step, d_time = np.diff(steps), np.diff(clock)
+    ok = d_step > 0
+    if ok.sum() < 100:
         return None
-    return Series(s.steps[edges[1:]][ok], d_step[ok] / d_time[ok])
+    rate = d_step[ok] / d_time[ok]
+    at = s.steps[keep][1:][ok]
+    b = blocks(at, rate, max(5, int(np.ceil(rate.size / max(1, target)))))
+    return Series(b.steps.astype(np.int64), b.med)
 
 
 def detect_derived_throughput(timestamps: Series, t: Thresholds) -> list[Anomaly]:
