@@ -216,7 +216,7 @@ class FakeWandb:
         query = body.get("query", "")
         op = body.get("operationName") or _operation_name(query)
         with self.lock:
-            self.requests.append({"operation": op, "variables": body.get("variables") or {},
+            self.requests.append({"operation": op, "variables": body.get("variables") or {}, "t": time.monotonic(),
                                   "query": query, "auth": h.headers.get("Authorization", "")})
         self._record(op, query)
         if self.mode == "slow":

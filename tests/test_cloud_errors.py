@@ -138,9 +138,9 @@ def test_base_url_comes_from_the_argument_then_the_environment(monkeypatch) -> N
     assert CloudConfig(base_url="http://10.0.0.5:8080").resolved_url() == "http://10.0.0.5:8080"
     monkeypatch.delenv("WANDB_BASE_URL")
     assert CloudConfig().resolved_url() == "https://api.wandb.ai"
-    # Two attempts and the pause between them fit in the call's time limit.
-    assert CloudConfig(timeout_s=8.0).attempt_timeout_s() == 3.75
-    assert CloudConfig().attempt_timeout_s() == 3.25
+    # All attempts and the pauses between them fit in the call's time limit.
+    assert CloudConfig().attempt_timeout_s() == 2.5
+    assert CloudConfig(timeout_s=12.0, retries=2).attempt_timeout_s() == 8 / 3
 
 
 def test_importing_the_cloud_catalog_does_not_import_wandb() -> None:

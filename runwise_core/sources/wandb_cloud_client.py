@@ -37,10 +37,14 @@ from ..errors import RunNotFound, RunwiseError
 
 #: The longest one failing call may take, in seconds (the issue's bound is 10 s).
 DEFAULT_TIMEOUT_S = 7.0
-#: Retries of one GraphQL request inside wandb-core (one retry rides out a dropped connection).
+#: Retries of one GraphQL request inside wandb-core. One is the fewest it takes: it reads 0 as
+#: "use the default", which retries for minutes.
 DEFAULT_RETRIES = 1
-#: The pause before that retry, in seconds.
+#: The pause wandb-core asks for before a retry, in seconds.
 _RETRY_WAIT_S = 0.5
+#: What a retry costs besides its attempt: the pause as wandb-core really takes it (about
+#: 2 s measured with wandb 0.31, whatever the asked pause).
+_RETRY_GAP_S = 2.0
 #: wandb's default server, when neither the caller nor ``WANDB_BASE_URL`` names one.
 FALLBACK_BASE_URL = "https://api.wandb.ai"
 
@@ -75,9 +79,10 @@ class CloudConfig:
         return url.rstrip("/")
 
     def attempt_timeout_s(self) -> float:
-        """Per-attempt HTTP timeout so that all attempts and pauses fit in ``timeout_s``."""
-        attempts = self.retries + 1
-        return max(0.5, (self.timeout_s - self.retries * _RETRY_WAIT_S) / attempts)
+        """Per-attempt HTTP timeout so that all attempts and pauses fit in ``timeout_s``
+        (2.5 s each by default: W&B answers typical queries well within that)."""
+        attempts = max(self.retries, 1) + 1
+        return max(0.5, (self.timeout_s - (attempts - 1) * _RETRY_GAP_S) / attempts)
 
 
 #: Builds the ``wandb.Api`` for one catalog; tests may pass their own.
@@ -118,7 +123,7 @@ def configure_wandb(config: CloudConfig) -> None:
 
     wandb.setup(settings=wandb.Settings(
         x_graphql_timeout_seconds=config.attempt_timeout_s(),
-        x_graphql_retry_max=config.retries,
+        x_graphql_retry_max=max(config.retries, 1),
         x_graphql_retry_wait_min_seconds=_RETRY_WAIT_S,
         x_graphql_retry_wait_max_seconds=_RETRY_WAIT_S,
     ))
