@@ -247,3 +247,23 @@ def test_soak_a_thousand_mixed_calls_to_one_process(root, ids):
     before, after, _ = anyio.run(go)
     print(f"soak: {SOAK_CALLS} calls, RSS {before:.1f} MB -> {after:.1f} MB (+{after - before:.1f} MB)")
     assert after - before < 50
+
+
+def test_the_mcp_json_entry_starts_the_console_script(root):
+    """mcp.json's entry, as Claude Code would run it from a project folder (here: the runs root)."""
+    config = json.loads((Path(__file__).resolve().parents[1] / "mcp.json").read_text())
+    assert list(config) == ["mcpServers"]
+    entry = config["mcpServers"]["runwise"]
+    assert entry["command"] == "runwise-mcp"
+    command = Path(sys.executable).parent / entry["command"]  # the venv's console script
+    assert command.exists(), f"{command}: install the package (pip install -e .) to get runwise-mcp"
+
+    async def go():
+        server = StdioServerParameters(command=str(command), args=entry["args"],
+                                       env={**entry["env"], "PYTHONPATH": server_env(root)["PYTHONPATH"]}, cwd=root)
+        async with Client(server, mode="legacy") as client:
+            result = await client.call_tool("list_runs", {})
+            assert not result.is_error
+            assert text_of(result) == cli_text(root, ["list"])
+
+    anyio.run(go)
