@@ -241,3 +241,20 @@ def test_real_cpt_seq2seq_with_predict_entries() -> None:
     assert (run.metrics["loss"].values[0], run.metrics["loss"].final) == (1.1409, 0.2645)
     assert {"eval_rouge-1", "eval_rouge-2", "eval_rouge-l", "eval_gen_len"} <= set(run.metrics)
     assert "10 log entries without a step (predict_*) attached to the step of the entry before each" in run.read_notes
+
+
+def test_results_files_join_the_summary_not_the_curves(tmp_path: Path) -> None:
+    simulated_training().save_to_json(tmp_path / "trainer_state.json")
+    (tmp_path / "all_results.json").write_text(json.dumps({"eval_loss": 0.01, "train_loss": 9.0, "train_samples": 3290}))
+    (tmp_path / "eval_results.json").write_text("{broken")
+    run = SOURCE.load(scan(tmp_path)[0][0])
+    assert run.summary["eval_loss"] == 0.01 and run.summary["train_samples"] == 3290
+    assert run.summary["train_loss"] == 0.123  # the state file's own summary entry wins
+    assert run.metrics["eval_loss"].final == 0.075  # the curve is untouched
+    assert "eval_results.json: not readable JSON; skipped" in run.read_notes
+
+
+def test_real_whisper_all_results_hold_the_best_models_eval() -> None:
+    run = _real("whisper_tiny_resumed_streaming_trainer_state")
+    assert run.summary["eval_wer"] == 24.878197320341048
+    assert run.metrics["eval_wer"].final == 24.96954933008526

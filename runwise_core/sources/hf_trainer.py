@@ -13,13 +13,15 @@ list of dicts in the order they were logged:
   whole curve on one step), or to ``global_step`` when none precedes, with a note;
 * one final summary ``{"train_runtime", "train_loss", "total_flos", ..., "step"}``, which goes
   to ``Run.summary``, not to the metrics: its ``train_loss`` is an average over the whole run,
-  not a point on the loss curve.
+  not a point on the loss curve. ``all_results.json`` (and ``train_``/``eval_results.json``)
+  beside it, written by the example scripts, join the summary too.
 
 ``epoch`` is a metric, one point per step (train and eval entries at one step both carry it),
 kept as logged otherwise: it goes back to 0 when a streaming run is resumed, and the reader
 notes the steps where it does. ``training_args.bin`` is a pickle and is never read; the
-config is the state file's own settings (``max_steps``, ``logging_steps``, batch size, ...). State: finished when
-``global_step >= max_steps`` (``reached_total``), else running or unknown by file time.
+config is the state file's own settings (``max_steps``, ``logging_steps``, batch size, ...).
+State: finished when ``global_step >= max_steps`` (``reached_total``), else running or
+unknown by file time.
 
 Discovery: a folder holding ``trainer_state.json`` is a run. An output folder whose
 ``checkpoint-N`` subfolders hold one (each a snapshot of the same run) is one run read from
@@ -122,6 +124,28 @@ def _last_per_step(series: Series) -> Series:
     return Series(series.steps[keep], series.values[keep])
 
 
+_RESULTS = ("all_results.json", "train_results.json", "eval_results.json")
+
+
+def _add_results(run: Run, folder: Path) -> None:
+    """The example scripts' final ``*_results.json`` into ``run.summary`` (the state file's
+    own summary wins a shared key). ``eval_*`` there is the evaluation run after training,
+    often of the best checkpoint, so it may differ from the last logged eval point: it stays
+    in the summary, apart from the curves."""
+    for name in _RESULTS:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            run.read_notes.append(f"{name}: not readable JSON; skipped")
+            continue
+        if isinstance(data, dict):
+            for key, value in data.items():
+                run.summary.setdefault(str(key), value)
+
+
 class HfTrainerSource:
     """The :class:`~runwise_core.sources.base.Source` for ``trainer_state.json`` runs."""
 
@@ -129,7 +153,7 @@ class HfTrainerSource:
 
     def scan(self, folder: Path, files: list[str], subdirs: list[str]) -> list[RunRef]:
         checkpoints = _checkpoints(folder, subdirs)
-        if STATE in files:
+        if STATE in files and (folder / STATE).is_file():  # not a named pipe, which blocks on open
             state_path = folder / STATE
         elif checkpoints:
             state_path = folder / checkpoints[-1][1] / STATE
@@ -169,6 +193,7 @@ class HfTrainerSource:
         for key in ("best_metric", "best_model_checkpoint", "best_global_step", "global_step", "epoch"):
             if state.get(key) is not None:
                 run.summary.setdefault(key, state[key])
+        _add_results(run, folder)
         return run
 
     def _fill(self, run: Run, history: list[Any], global_step: int | None) -> None:
