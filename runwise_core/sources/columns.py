@@ -17,13 +17,20 @@ from ..model import Series
 
 
 class ColumnBuilder:
-    """Per-key (step, value) columns, in arrival order."""
+    """Per-key (step, value) columns, in arrival order.
 
-    __slots__ = ("_steps", "_values")
+    A builder may be seeded with columns already built (from the cache): new points are
+    appended after them, and :meth:`build` then gives what one builder fed every point in
+    order would have given (a stable sort of sorted old points plus new points is the
+    stable sort of all points).
+    """
+
+    __slots__ = ("_steps", "_values", "_base")
 
     def __init__(self) -> None:
         self._steps: dict[str, array] = {}
         self._values: dict[str, array] = {}
+        self._base: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def add(self, key: str, step: int, value: float) -> None:
         steps = self._steps.get(key)
@@ -41,6 +48,12 @@ class ColumnBuilder:
         self._steps[key].frombytes(np.ascontiguousarray(steps, dtype=np.int64).tobytes())
         self._values[key].frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
 
+    def seed(self, key: str, steps: np.ndarray, values: np.ndarray) -> None:
+        """Start ``key`` with a column :meth:`build` made earlier (sorted by step)."""
+        self._steps[key] = array("q")
+        self._values[key] = array("d")
+        self._base[key] = (steps, values)
+
     def __contains__(self, key: str) -> bool:
         return key in self._steps
 
@@ -49,11 +62,18 @@ class ColumnBuilder:
 
     def build(self) -> dict[str, Series]:
         """One series per key, sorted by step (stable, so equal steps keep arrival order)."""
-        return {
-            key: Series.from_lists(np.frombuffer(self._steps[key], dtype=np.int64).copy(),
-                                   np.frombuffer(self._values[key], dtype=np.float64).copy())
-            for key in self._steps
-        }
+        out: dict[str, Series] = {}
+        for key, steps in self._steps.items():
+            new_s = np.frombuffer(steps, dtype=np.int64)
+            new_v = np.frombuffer(self._values[key], dtype=np.float64)
+            base = self._base.get(key)
+            if base is None:
+                out[key] = Series.from_lists(new_s.copy(), new_v.copy())
+            elif not new_s.size:
+                out[key] = Series(base[0], base[1])
+            else:
+                out[key] = Series.from_lists(np.concatenate((base[0], new_s)), np.concatenate((base[1], new_v)))
+        return out
 
 
 def flatten(mapping: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, Any]:

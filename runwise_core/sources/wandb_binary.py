@@ -17,6 +17,9 @@ from typing import Any
 import numpy as np
 from google.protobuf.message import DecodeError
 
+from ..cache import FileFacts
+from ..cache import current as current_cache
+from ..model import Series
 from .columns import ColumnBuilder, flatten, kind_of
 from .wandb_files import read_config_yaml, read_output_log, read_summary_json, visible_line
 from .wandb_framing import HEADER, ReadReport, field_number, iter_batches
@@ -29,6 +32,8 @@ from .wandb_segment import CONSOLE_TAIL_LINES, Segment
 HISTORY, SUMMARY, OUTPUT, CONFIG, STATS, OUTPUT_RAW, RUN, EXIT = 2, 3, 4, 5, 7, 13, 17, 18
 _WANTED = frozenset({HISTORY, SUMMARY, OUTPUT, CONFIG, STATS, OUTPUT_RAW, RUN, EXIT})
 _INTERNAL = frozenset({"_step", "_timestamp", "_runtime", "_wandb"})
+#: The cache entry kind of a decoded ``.wandb`` log (bump when the decoder's output changes).
+CACHE_KIND = "wandb-binary-1"
 #: Records decoded together by the vectorised path (~5,000 rows of a typical run).
 BATCH_RECORDS = 16384
 
@@ -257,19 +262,62 @@ class _Decoder:
         if when is not None and when > 0 and (self.seg.last_activity is None or when > self.seg.last_activity):
             self.seg.last_activity = when
 
+    # -- cache state ---------------------------------------------------------------------
+    _SEG_FIELDS = ("run_id", "name", "project", "group", "notes", "config", "start_time", "runtime_s",
+                   "exit_code", "exited", "last_activity", "rows", "non_scalar", "read_notes")
+
+    def state(self, metrics: dict[str, Series], system: dict[str, Series]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Everything decoded from the log so far, as JSON and arrays (for :mod:`..cache`).
+
+        Taken after :meth:`flush` and before :meth:`finish` (which adds the side files).
+        """
+        seg = self.seg
+        meta: dict[str, Any] = {f: getattr(seg, f) for f in self._SEG_FIELDS}
+        meta["tags"] = list(seg.tags)
+        meta["summary"] = {k: v if isinstance(v, str) else v.decode("ascii") for k, v in self.summary.items()}
+        meta["console"] = self.console
+        meta["partial_line"] = self.partial_line
+        meta["last_runtime"] = self.last_runtime
+        arrays: dict[str, np.ndarray] = {
+            "stamp_steps": np.frombuffer(self.stamp_steps, dtype=np.int64),
+            "stamps": np.frombuffer(self.stamps, dtype=np.float64),
+        }
+        for group, columns in (("m", metrics), ("s", system)):
+            meta[f"{group}_keys"] = list(columns)
+            for i, series in enumerate(columns.values()):
+                arrays[f"{group}{i}s"], arrays[f"{group}{i}v"] = series.steps, series.values
+        return meta, arrays
+
+    @classmethod
+    def restore(cls, seg: Segment, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> "_Decoder":
+        """A decoder in the state :meth:`state` described, ready to read on."""
+        self = cls(seg)
+        for f in cls._SEG_FIELDS:
+            setattr(seg, f, meta[f])
+        seg.tags = tuple(meta["tags"])
+        self.summary = dict(meta["summary"])
+        self.console = list(meta["console"])
+        self.partial_line = meta["partial_line"]
+        self.last_runtime = meta["last_runtime"]
+        self.stamp_steps.frombytes(arrays["stamp_steps"].tobytes())
+        self.stamps.frombytes(arrays["stamps"].tobytes())
+        for group, builder in (("m", self.cols), ("s", self.system)):
+            for i, key in enumerate(meta[f"{group}_keys"]):
+                builder.seed(key, arrays[f"{group}{i}s"], arrays[f"{group}{i}v"])
+        return self
+
     # -- result --------------------------------------------------------------------------
-    def finish(self, folder: Path) -> Segment:
+    def finish(self, folder: Path, metrics: dict[str, Series] | None = None,
+               system: dict[str, Series] | None = None) -> Segment:
         seg = self.seg
         if self.partial_line:
             self.console.append(visible_line(self.partial_line))
-        seg.metrics = self.cols.build()
+        seg.metrics = self.cols.build() if metrics is None else metrics
         for key in list(seg.non_scalar):
             if key in self.cols:
                 del seg.non_scalar[key]
-        seg.system = self.system.build()
+        seg.system = self.system.build() if system is None else system
         if self.stamps:
-            from ..model import Series
-
             stamps = np.frombuffer(self.stamps, dtype=np.float64).copy()
             seg.timestamps = Series.from_lists(np.frombuffer(self.stamp_steps, dtype=np.int64).copy(), stamps)
             self._touch(float(stamps.max()))
@@ -293,15 +341,42 @@ class _Decoder:
 
 
 def read_segment(folder: Path, log: Path, run_id: str) -> Segment:
-    """Read one modern W&B run folder whose binary log is ``log``."""
+    """Read one modern W&B run folder whose binary log is ``log``.
+
+    With a cache in effect (:func:`runwise_core.cache.using`), an unchanged log is not read
+    at all and a grown one is read from where the last read stopped.
+    """
     seg = Segment(folder=folder, run_id=run_id, source="wandb")
-    decoder = _Decoder(seg)
+    cache = current_cache()
+    facts = entry = None
+    if cache is not None:
+        try:
+            facts = FileFacts.of(log)
+        except OSError:
+            cache = None
+        else:
+            entry = cache.get(CACHE_KIND, log)
+    plan = entry.plan(log, facts) if entry is not None and facts is not None else "stale"
+    if entry is not None and plan == "same":
+        decoder = _Decoder.restore(seg, entry.meta, entry.arrays)
+        metrics, system = decoder.cols.build(), decoder.system.build()
+        seg.read_notes.extend(entry.meta["framing_notes"])
+        return decoder.finish(folder, metrics, system)
+    if entry is not None and plan == "grown":
+        decoder, start = _Decoder.restore(seg, entry.meta, entry.arrays), entry.end_offset
+    else:
+        decoder, start = _Decoder(seg), HEADER
     report = ReadReport(log)
-    for payloads in iter_batches(log, report, HEADER):
+    for payloads in iter_batches(log, report, start):
         decoder.feed_batch(payloads, report)
     decoder.flush(report)
+    metrics, system = decoder.cols.build(), decoder.system.build()
+    if cache is not None and facts is not None:
+        meta, arrays = decoder.state(metrics, system)
+        meta["framing_notes"] = report.notes
+        cache.put(CACHE_KIND, log, facts, report.end_offset, meta, arrays)
     seg.read_notes.extend(report.notes)
-    return decoder.finish(folder)
+    return decoder.finish(folder, metrics, system)
 
 
 def _as_int(value: Any) -> int | None:

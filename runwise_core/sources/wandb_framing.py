@@ -217,6 +217,8 @@ def _chunks(f: BinaryIO, path: Path, report: ReadReport, start: int) -> Iterator
         block_start += BLOCK
     if pending:
         _torn(report, pending_start, "the last record is incomplete (still being written, or cut)")
+    elif report.records == 0 and start <= HEADER:
+        report.notes.append(f"no records after the {HEADER}-byte header (a run that had not written any yet, or a cut file)")
 
 
 def _torn(report: ReadReport, at: int, why: str) -> None:

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import json
 import math
+from array import array
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..cache import FileFacts
+from ..cache import current as current_cache
 from ..errors import UnreadableLog
+from ..model import Series
 from .columns import ColumnBuilder, flatten, kind_of
 from .wandb_files import read_config_yaml, read_json_object, read_output_log, read_summary_json
 from .wandb_segment import CONSOLE_TAIL_LINES, Segment
@@ -23,6 +29,8 @@ from .wandb_segment import CONSOLE_TAIL_LINES, Segment
 HISTORY = "wandb-history.jsonl"
 EVENTS = "wandb-events.jsonl"
 _INTERNAL = frozenset({"_step", "_timestamp", "_runtime", "_wandb"})
+#: The cache entry kind of a decoded ``wandb-history.jsonl`` (bump when the reading changes).
+CACHE_KIND = "wandb-history-jsonl-1"
 
 
 def legacy_file(folder: Path, name: str) -> Path:
@@ -67,66 +75,161 @@ def read_segment(folder: Path, run_id: str) -> Segment:
 
 
 def _read_history(path: Path, seg: Segment) -> float | None:
-    """Stream the history rows into the segment; returns the newest ``_timestamp``."""
-    cols = ColumnBuilder()
-    stamp_steps: list[int] = []
-    stamp_values: list[float] = []
-    last_runtime: float | None = None
+    """Stream the history rows into the segment; returns the newest ``_timestamp``.
+
+    With a cache in effect, the rows of an unchanged file come from the cache and a grown
+    file is read from the end of the last complete line read before. The cache holds
+    complete lines only: a last line without its newline (a writer mid-line) is read afresh
+    each time, as an uncached read would.
+    """
+    cache = current_cache()
+    facts = entry = None
+    if cache is not None:
+        try:
+            facts = FileFacts.of(path)
+        except OSError:
+            cache = None
+        else:
+            entry = cache.get(CACHE_KIND, path)
+    plan = entry.plan(path, facts) if entry is not None and facts is not None else "stale"
+    history = _History.restore(path.name, entry.meta, entry.arrays) if entry is not None and plan != "stale" else _History(path.name)
+    tail = b""
+    if plan != "same":
+        try:
+            f = open(path, "rb")
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise UnreadableLog(f"{path}: cannot open ({e.strerror or e})") from e
+        with f:
+            f.seek(history.end_offset)
+            for raw in f:
+                if not raw.endswith(b"\n"):
+                    tail = raw
+                    break
+                history.line(raw)
+                history.end_offset += len(raw)
+        if cache is not None and facts is not None:
+            meta, arrays = history.state()
+            cache.put(CACHE_KIND, path, facts, history.end_offset, meta, arrays)
+    elif entry is not None and entry.facts.size > history.end_offset:
+        tail = _tail_after(path, history.end_offset)
+    if tail:
+        history.line(tail)
+    return history.apply(seg)
+
+
+def _tail_after(path: Path, offset: int) -> bytes:
+    """The bytes after ``offset`` of an unchanged file (a last line without its newline)."""
     try:
-        f = open(path, "rb")
-    except FileNotFoundError:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read()
+    except OSError:
+        return b""
+
+
+class _History:
+    """The rows of a ``wandb-history.jsonl``, read line by line, resumable from a cache."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cols = ColumnBuilder()
+        self.stamp_steps = array("q")
+        self.stamps = array("d")
+        self.last_runtime: float | None = None
+        self.rows = 0
+        self.lineno = 0
+        self.end_offset = 0  # just past the last complete line read
+        self.non_scalar: dict[str, str] = {}
+        self.notes: list[str] = []
+        self._built: dict[str, Series] | None = None
+
+    def line(self, raw: bytes) -> None:
+        """One line of the file (with its newline, or the unterminated last one)."""
+        self._built = None
+        self.lineno += 1
+        if not raw.strip():
+            return
+        try:
+            row = json.loads(raw)
+        except ValueError:
+            where = "last line is partial" if not raw.endswith(b"\n") else "invalid JSON"
+            self.notes.append(f"{self.name} line {self.lineno:,}: {where}; skipped")
+            return
+        if not isinstance(row, dict):
+            self.notes.append(f"{self.name} line {self.lineno:,}: not a JSON object; skipped")
+            return
+        step = row.get("_step")
+        step = int(step) if _int64(step) else self.rows
+        self.rows += 1
+        stamp = row.get("_timestamp")
+        if _finite_number(stamp):
+            self.stamp_steps.append(step)
+            self.stamps.append(float(stamp))
+        runtime = row.get("_runtime")
+        if _finite_number(runtime):
+            self.last_runtime = float(runtime)
+        for key, value in row.items():
+            if key in _INTERNAL:
+                continue
+            if isinstance(value, dict) and "_type" not in value:
+                for sub, leaf in flatten(value, key).items():
+                    self._add(sub, step, leaf)
+            else:
+                self._add(key, step, value)
+
+    def _add(self, key: str, step: int, value: Any) -> None:
+        if isinstance(value, float) or (isinstance(value, int) and _finite_number(value)):
+            self.cols.add(key, step, float(value))
+        else:
+            self.non_scalar.setdefault(key, kind_of(value))
+
+    def built(self) -> dict[str, Series]:
+        if self._built is None:
+            self._built = self.cols.build()
+        return self._built
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The rows read so far as JSON and arrays (for :mod:`..cache`)."""
+        metrics = self.built()
+        meta: dict[str, Any] = {"rows": self.rows, "lineno": self.lineno, "end_offset": self.end_offset,
+                                "last_runtime": self.last_runtime, "non_scalar": self.non_scalar,
+                                "notes": self.notes, "keys": list(metrics)}
+        arrays = {"stamp_steps": np.frombuffer(self.stamp_steps, dtype=np.int64),
+                  "stamps": np.frombuffer(self.stamps, dtype=np.float64)}
+        for i, series in enumerate(metrics.values()):
+            arrays[f"m{i}s"], arrays[f"m{i}v"] = series.steps, series.values
+        return meta, arrays
+
+    @classmethod
+    def restore(cls, name: str, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> "_History":
+        self = cls(name)
+        self.rows, self.lineno, self.end_offset = meta["rows"], meta["lineno"], meta["end_offset"]
+        self.last_runtime = meta["last_runtime"]
+        self.non_scalar = dict(meta["non_scalar"])
+        self.notes = list(meta["notes"])
+        self.stamp_steps.frombytes(arrays["stamp_steps"].tobytes())
+        self.stamps.frombytes(arrays["stamps"].tobytes())
+        for i, key in enumerate(meta["keys"]):
+            self.cols.seed(key, arrays[f"m{i}s"], arrays[f"m{i}v"])
+        return self
+
+    def apply(self, seg: Segment) -> float | None:
+        """Put the rows into ``seg``; returns the newest ``_timestamp``."""
+        seg.rows = self.rows
+        seg.read_notes.extend(self.notes)
+        seg.non_scalar.update(self.non_scalar)
+        seg.metrics = self.built()
+        for key in list(seg.non_scalar):
+            if key in self.cols:
+                del seg.non_scalar[key]
+        seg.runtime_s = self.last_runtime
+        if self.stamps:
+            stamps = np.frombuffer(self.stamps, dtype=np.float64).copy()
+            seg.timestamps = Series.from_lists(np.frombuffer(self.stamp_steps, dtype=np.int64).copy(), stamps)
+            return float(stamps.max())
         return None
-    except OSError as e:
-        raise UnreadableLog(f"{path}: cannot open ({e.strerror or e})") from e
-    with f:
-        for lineno, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except ValueError:
-                where = "last line is partial" if not raw.endswith(b"\n") else "invalid JSON"
-                seg.read_notes.append(f"{path.name} line {lineno:,}: {where}; skipped")
-                continue
-            if not isinstance(row, dict):
-                seg.read_notes.append(f"{path.name} line {lineno:,}: not a JSON object; skipped")
-                continue
-            step = row.get("_step")
-            step = int(step) if _int64(step) else seg.rows
-            seg.rows += 1
-            stamp = row.get("_timestamp")
-            if _finite_number(stamp):
-                stamp_steps.append(step)
-                stamp_values.append(float(stamp))
-            runtime = row.get("_runtime")
-            if _finite_number(runtime):
-                last_runtime = float(runtime)
-            for key, value in row.items():
-                if key in _INTERNAL:
-                    continue
-                if isinstance(value, dict) and "_type" not in value:
-                    for sub, leaf in flatten(value, key).items():
-                        _add(cols, seg, sub, step, leaf)
-                else:
-                    _add(cols, seg, key, step, value)
-    seg.metrics = cols.build()
-    for key in list(seg.non_scalar):
-        if key in cols:
-            del seg.non_scalar[key]
-    seg.runtime_s = last_runtime
-    if stamp_values:
-        from ..model import Series
-
-        seg.timestamps = Series.from_lists(stamp_steps, stamp_values)
-        return max(stamp_values)
-    return None
-
-
-def _add(cols: ColumnBuilder, seg: Segment, key: str, step: int, value: Any) -> None:
-    if isinstance(value, float) or (isinstance(value, int) and _finite_number(value)):
-        cols.add(key, step, float(value))
-    else:
-        seg.non_scalar.setdefault(key, kind_of(value))
 
 
 def _read_events(path: Path, seg: Segment) -> dict:

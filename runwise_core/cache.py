@@ -1,0 +1,245 @@
+"""An on-disk cache of decoded logs, so that a run read once is instant on the next process.
+
+Reading a 1M-step ``.wandb`` log takes seconds; loading its decoded columns takes a
+fraction of one. Each entry holds what a reader decoded from one log file (numpy columns
+plus a small JSON state) and the file facts it was decoded from: size, mtime, inode, the
+offset where decoding stopped and a checksum of the bytes just before it. A reader uses an
+entry as it is when the file is unchanged, resumes decoding at the stored offset when the
+file only grew (a live run: the cost follows the new bytes), and decodes afresh otherwise
+(rewritten, shrunk, replaced). Entries never hold clock-dependent facts (a run's state is
+judged when asked) and never change an answer: tests compare cached and uncached reads.
+
+Where: ``$RUNWISE_CACHE_DIR``, else ``$XDG_CACHE_HOME/runwise``, else ``~/.cache/runwise``;
+never inside a run folder. ``RUNWISE_NO_CACHE=1`` (or ``Catalog(..., cache=None)``) turns
+it off.
+
+Format (one file per log, named by a hash of the log's absolute path): ``RWCACHE`` magic and
+format version, a length-prefixed JSON header with its crc32, then raw little-endian int64 /
+float64 arrays, 16-byte aligned, with a crc32 of all of them in the header. Nothing in a file
+is executed or unpickled; a file that fails any check is ignored (and replaced by the next
+write). Writes go to a temporary file in the same folder and are moved into place with
+``os.replace``, so concurrent readers see the old entry or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MAGIC = b"RWCACHE"
+VERSION = 1
+_PREFIX = struct.Struct("<7sBII")  # magic, version, header length, header crc32
+_ALIGN = 16
+_DTYPES = {"<i8": np.int64, "<f8": np.float64}
+#: How many bytes before the stop offset must still match for a grown file to be resumed.
+TAIL_CHECK = 4096
+
+
+def default_dir() -> Path:
+    """The cache folder the environment names (see the module docstring)."""
+    env = os.environ.get("RUNWISE_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "runwise"
+
+
+def disabled_by_env() -> bool:
+    return os.environ.get("RUNWISE_NO_CACHE", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What identifies one version of a log file."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+
+    @classmethod
+    def of(cls, path: Path) -> "FileFacts":
+        st = os.stat(path)
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+    def as_json(self) -> list[int]:
+        return [self.size, self.mtime_ns, self.inode, self.device]
+
+
+@dataclass
+class Entry:
+    """One decoded log: ``meta`` is the reader's JSON state, ``arrays`` its columns."""
+
+    facts: FileFacts
+    end_offset: int
+    tail_crc: int
+    meta: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+    def plan(self, path: Path, now: FileFacts) -> str:
+        """``"same"`` (use as is), ``"grown"`` (resume at ``end_offset``) or ``"stale"``."""
+        if now == self.facts:
+            return "same"
+        if (now.inode, now.device) != (self.facts.inode, self.facts.device) or now.size < self.facts.size:
+            return "stale"
+        if now.size == self.facts.size or self.end_offset > now.size:
+            return "stale"  # same size, new mtime: rewritten in place, not appended to
+        return "grown" if tail_crc(path, self.end_offset) == self.tail_crc else "stale"
+
+
+def tail_crc(path: Path, end: int) -> int:
+    """crc32 of the (up to) ``TAIL_CHECK`` bytes before ``end`` and of the first 64 bytes: a
+    cheap check that a grown file still starts and continues as the decoded one did."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            start = max(0, end - TAIL_CHECK)
+            f.seek(start)
+            tail = f.read(end - start)
+    except OSError:
+        return -1
+    if len(tail) != end - start:
+        return -1
+    return zlib.crc32(tail, zlib.crc32(head))
+
+
+class RunCache:
+    """Decoded logs under one folder, one file per log."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root is not None else default_dir()
+        self.notes: list[str] = []  # write failures, for whoever wants to show them
+
+    def entry_path(self, kind: str, path: Path) -> Path:
+        ident = hashlib.sha256(f"{kind}\0{os.path.abspath(path)}".encode()).hexdigest()
+        return self.root / f"v{VERSION}" / ident[:2] / f"{ident}.rwc"
+
+    # -- reading -------------------------------------------------------------------------
+    def get(self, kind: str, path: Path) -> Entry | None:
+        """The entry for ``path``, or None when there is none or it fails a check."""
+        file = self.entry_path(kind, path)
+        try:
+            with open(file, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                data = bytearray(size)
+                if f.readinto(data) != size:
+                    return None
+        except OSError:
+            return None
+        return _decode(data, kind, os.path.abspath(path))
+
+    # -- writing -------------------------------------------------------------------------
+    def put(self, kind: str, path: Path, facts: FileFacts, end_offset: int, meta: dict[str, Any],
+            arrays: dict[str, np.ndarray]) -> None:
+        """Store an entry atomically. Failures (read-only disk, full disk) are noted, never
+        raised: a cache that cannot write only costs time."""
+        file = self.entry_path(kind, path)
+        try:
+            blob = _encode(kind, os.path.abspath(path), facts, end_offset, tail_crc(path, end_offset), meta, arrays)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".rwc", dir=file.parent)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    for part in blob:
+                        f.write(part)
+                os.replace(tmp, file)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except (OSError, ValueError) as e:
+            self.notes.append(f"cache not written to {self.root} ({e})")
+
+
+def _encode(kind: str, path: str, facts: FileFacts, end_offset: int, tail: int, meta: dict[str, Any],
+            arrays: dict[str, np.ndarray]) -> list[bytes | memoryview]:
+    specs: list[list[Any]] = []
+    parts: list[memoryview] = []
+    offset = 0
+    for name, arr in arrays.items():
+        dtype = "<i8" if arr.dtype.kind in "iu" else "<f8"
+        a = np.ascontiguousarray(arr, dtype=_DTYPES[dtype])
+        specs.append([name, dtype, offset, int(a.size)])
+        view = memoryview(a).cast("B")
+        parts.append(view)
+        offset += len(view)
+        pad = -offset % _ALIGN
+        if pad:
+            parts.append(memoryview(bytes(pad)))
+            offset += pad
+    crc = 0
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+    header = json.dumps({"kind": kind, "path": path, "facts": facts.as_json(), "end_offset": end_offset,
+                         "tail_crc": tail, "meta": meta, "arrays": specs, "data_crc": crc,
+                         "data_len": offset}, separators=(",", ":")).encode()
+    header += b" " * (-(_PREFIX.size + len(header)) % _ALIGN)
+    return [_PREFIX.pack(MAGIC, VERSION, len(header), zlib.crc32(header)), header, *parts]
+
+
+def _decode(data: bytearray, kind: str, path: str) -> Entry | None:
+    """Check every part of a cache file; None for anything unexpected (a corrupt entry)."""
+    if len(data) < _PREFIX.size:
+        return None
+    magic, version, hlen, hcrc = _PREFIX.unpack_from(data)
+    start = _PREFIX.size + hlen
+    if magic != MAGIC or version != VERSION or start > len(data):
+        return None
+    header = bytes(data[_PREFIX.size:start])
+    if zlib.crc32(header) != hcrc:
+        return None
+    try:
+        head = json.loads(header)
+        if head["kind"] != kind or head["path"] != path:
+            return None  # another log whose path hashed the same: not ours
+        body = memoryview(data)[start:]
+        if head["data_len"] != len(body) or zlib.crc32(body) != head["data_crc"]:
+            return None
+        arrays: dict[str, np.ndarray] = {}
+        for name, dtype, offset, count in head["arrays"]:
+            np_type = _DTYPES[dtype]
+            if offset < 0 or count < 0 or offset + count * 8 > len(body) or offset % 8:
+                return None
+            arrays[name] = np.frombuffer(data, dtype=np_type, count=count, offset=start + offset)
+        facts = FileFacts(*(int(x) for x in head["facts"]))
+        return Entry(facts, int(head["end_offset"]), int(head["tail_crc"]), dict(head["meta"]), arrays)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+# -- the cache in effect -----------------------------------------------------------------
+_CURRENT: contextvars.ContextVar[RunCache | None] = contextvars.ContextVar("runwise_cache", default=None)
+
+
+def current() -> RunCache | None:
+    """The cache readers should use right now (set by :func:`using`), or None."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def using(cache: RunCache | None) -> Iterator[None]:
+    """Make ``cache`` the one readers use inside the ``with`` block (None: no cache).
+
+    The catalog wraps each load in this, so readers stay usable on their own (uncached)
+    and no global setting leaks between catalogs or threads.
+    """
+    token = _CURRENT.set(cache)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
