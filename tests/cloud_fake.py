@@ -106,6 +106,18 @@ class FakeRun:
         return out
 
 
+def recorded_queries() -> dict[str, str]:
+    """The recorded query texts, by operation name."""
+    if not QUERIES_DIR.is_dir():
+        return {}
+    return {p.stem: p.read_text() for p in sorted(QUERIES_DIR.glob("*.graphql"))}
+
+
+def _normal(query: str) -> str:
+    """A query's text with whitespace runs made one space (indentation is not the query)."""
+    return " ".join(query.split())
+
+
 def _operation_name(query: str) -> str:
     """The operation's name from its text, for clients that send no ``operationName``."""
     match = re.search(r"\b(?:query|mutation)\s+(\w+)", query)
@@ -154,6 +166,11 @@ class FakeWandb:
         self.api_key = api_key
         self.record_dir = record_dir
         self.requests: list[dict[str, Any]] = []
+        #: The query texts the installed client was recorded sending, by operation. Unless
+        #: recording, a query that differs from its recording is refused (HTTP 400), so every
+        #: test also checks that the client still sends what the fake was built for.
+        self.recorded = recorded_queries()
+        self.unrecorded: list[str] = []
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -225,6 +242,12 @@ class FakeWandb:
         if not self._authorized(h.headers.get("Authorization", "")):
             self._reply(h, 401, _dumps({"errors": [{"message": "user is not logged in"}]}).encode())
             return
+        if self.record_dir is None and _normal(self.recorded.get(op, "")) != _normal(query):
+            with self.lock:
+                self.unrecorded.append(op)
+            self._reply(h, 400, _dumps({"errors": [{"message": f"fake: query {op!r} differs from "
+                                                    f"tests/data/cloud/queries/{op}.graphql"}]}).encode())
+            return
         if self.mode == "http500":
             self._reply(h, 500, b'{"errors":[{"message":"Internal Server Error"}]}')
             return
@@ -270,9 +293,7 @@ class FakeWandb:
         if self.record_dir is None or not op:
             return
         self.record_dir.mkdir(parents=True, exist_ok=True)
-        path = self.record_dir / f"{op}.graphql"
-        if not path.exists():
-            path.write_text(query)
+        (self.record_dir / f"{op}.graphql").write_text(query)
 
     # -- the operations -------------------------------------------------------------------
     def _answer(self, op: str, v: dict[str, Any]) -> dict[str, Any]:
@@ -284,8 +305,7 @@ class FakeWandb:
         if op == "Run":
             run, pid = self._run(v)
             return {"project": None if pid is None else {"run": None if run is None else run.node(True, pid)}}
-        if op in ("RunFullHistory", "RunSampledHistory", "RunHistoryKeys", "RunParquetHistory", "HistoryPage",
-                  "SampledHistoryPage"):
+        if op in ("RunFullHistory", "RunSampledHistory", "RunHistoryKeys", "RunParquetHistory", "HistoryPage"):
             run, pid = self._run(v)
             if pid is None:
                 return {"project": None}
@@ -310,7 +330,7 @@ class FakeWandb:
                 rows = [r for r in live if lo <= r["_step"] < hi][: int(v["pageSize"])]
                 return {"project": {"run": {"history": [_dumps(r) for r in rows]}}}
             out = []
-            for spec_text in v["specs"] if "specs" in v else [v["spec"]]:
+            for spec_text in v["specs"]:
                 spec = json.loads(spec_text)
                 keys = spec["keys"]
                 lo, hi = spec.get("minStep", -math.inf), spec.get("maxStep", math.inf)
