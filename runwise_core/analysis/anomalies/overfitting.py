@@ -5,8 +5,9 @@ by step: the training level at a step is the median of the training points withi
 validation interval of it. A finding needs all of:
 
 * at least three validation points after the best one, and the last ones (median of up to
-  three) worse than the best by ``overfit_min_rise_rel`` of the best level and by more than
-  the validation noise (point-to-point scatter);
+  three) worse than the best by ``overfit_min_rise_rel`` of the best level and by four
+  times the validation noise (the late point-to-point scatter, or the scatter around the
+  post-best trend line if larger);
 * most validation points after the best worse than the best (a steady drift, not one
   outlier), still drifting (a least-squares slope over them at least two standard errors
   above zero; the best point itself is left out, being the luckiest), and the best clearly
@@ -33,7 +34,7 @@ MIN_VAL_POINTS = 4
 MIN_AFTER_BEST = 3
 #: The points after the best must rise with a slope this many standard errors above zero.
 MIN_TREND_T = 2.0
-NOISE_MARGIN = 4.0
+NOISE_MARGIN = 5.0
 
 
 def detect_overfitting(
@@ -58,13 +59,16 @@ def detect_overfitting(
     best = float(smooth[ib])
     end = float(np.median(yv[-min(3, after.size) :]))
     rise = end - best
-    noise = noise_sigma(yv[yv.size // 2 :]) if yv.size >= 8 else noise_sigma(yv)  # late scatter, not early curvature
+    trend, scatter = _trend(v.steps[ib + 1 :].astype(np.float64), after)
+    # late point-to-point scatter (early curvature would inflate it), or the scatter around
+    # the post-best trend line if that is larger: a handful of points can make a MAD tiny
+    noise = max(noise_sigma(yv[yv.size // 2 :]) if yv.size >= 8 else noise_sigma(yv), scatter)
     # the best is the luckiest of many points (about 2 sigma low): the margin covers that too
     if rise <= t.overfit_min_rise_rel * max(abs(best), 1e-12) or rise <= NOISE_MARGIN * noise:
         return []
     if np.mean(after > best) < 0.75:
         return []
-    if _trend_t(v.steps[ib + 1 :].astype(np.float64), after) < MIN_TREND_T:
+    if trend < MIN_TREND_T:
         return []  # worse than the best, but not getting worse: a noisy level, not a drift
     progress = float(np.median(yv[: max(1, min(3, ib))]) - best)
     if progress < NOISE_MARGIN * noise or progress < t.overfit_min_rise_rel * max(abs(best), 1e-12):
@@ -94,15 +98,16 @@ def detect_overfitting(
     return [Anomaly("overfitting", val_key, int(sb), msg, int(se), evidence)]
 
 
-def _trend_t(x: np.ndarray, y: np.ndarray) -> float:
-    """t statistic of the least-squares slope of ``y`` on ``x`` (inf for a perfect rise)."""
+def _trend(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The t statistic of the least-squares slope of ``y`` on ``x`` (inf for a perfect rise)
+    and the residual standard deviation around that line."""
     xc = x - x.mean()
     sxx = float(np.sum(xc * xc))
     if y.size < 3 or sxx <= 0:
-        return 0.0
+        return 0.0, 0.0
     slope = float(np.sum(xc * (y - y.mean())) / sxx)
     resid = y - y.mean() - slope * xc
     sd = float(np.sqrt(np.sum(resid * resid) / (y.size - 2)))
     if sd == 0.0:
-        return float("inf") if slope > 0 else 0.0
-    return slope / (sd / np.sqrt(sxx))
+        return (float("inf") if slope > 0 else 0.0), 0.0
+    return slope / (sd / np.sqrt(sxx)), sd
