@@ -76,8 +76,8 @@ class LightningCsvSource:
     name = "lightning-csv"
 
     def scan(self, folder: Path, files: list[str], subdirs: list[str]) -> list[RunRef]:
-        if not is_lightning_folder(folder, files):
-            return []
+        if not is_lightning_folder(folder, files) or not (folder / METRICS).is_file():
+            return []  # (a named pipe would block the read until some writer came)
         csv_path = folder / METRICS
         return [RunRef(source=self.name, id=path_id(folder.name, folder, self.name), paths=(folder,),
                        sort_time=newest_mtime([csv_path]) or 0.0,

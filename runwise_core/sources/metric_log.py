@@ -100,7 +100,8 @@ def _is_candidate(folder: Path, name: str, files: list[str]) -> bool:
         return False
     if low == "metrics.csv" and is_lightning_folder(folder, files):
         return False
-    return low.endswith(JSON_SUFFIXES + CSV_SUFFIXES)
+    # a regular file only: opening a named pipe would block until some writer came
+    return low.endswith(JSON_SUFFIXES + CSV_SUFFIXES) and (folder / name).is_file()
 
 
 @dataclass(frozen=True)
