@@ -88,13 +88,12 @@ class Workspace:
         progress(2, 2, "analysing")
         return run
 
-    def all_runs(self, progress: Progress = no_progress, limit: int | None = None,
-                 refresh: bool = True) -> tuple[list[Run], list[str], int]:
+    def all_runs(self, progress: Progress = no_progress, limit: int | None = None) -> tuple[list[Run], list[str], int]:
         """Runs newest first (the first ``limit`` of them), the runs skipped as unreadable or
         outside the roots (one line each: id and why), and how many runs exist. One bad run
-        must not hide all the others, so it is skipped and named instead of failing the call."""
-        if refresh:
-            self.catalog.refresh()
+        must not hide all the others, so it is skipped and named instead of failing the call.
+        Rescans first, so runs started since the last call are listed."""
+        self.catalog.refresh()
         refs = self.catalog.refs()
         chosen = refs if limit is None else refs[:limit]
         runs: list[Run] = []
