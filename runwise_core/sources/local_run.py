@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..model import Run
+from .columns import flatten  # noqa: F401  (re-exported: one config flattening for every reader)
 
 
 #: Ids stay short: a long folder name is cut to this many characters (the hash keeps it unique).
@@ -69,15 +70,3 @@ def exitless_run(run_id: str, name: str, source: str, path: Path, files: Iterabl
     """A blank :class:`Run` for a format without exit markers, judged alive by file times."""
     return Run(id=run_id, name=name, source=source, path=str(path), records_exits=False,
                last_activity=newest_mtime(files))
-
-
-def flatten(mapping: dict, prefix: str = "") -> dict:
-    """Nested mappings as one level with dotted keys: ``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
-    out: dict = {}
-    for key, value in mapping.items():
-        full = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict) and value:
-            out.update(flatten(value, full))
-        else:
-            out[full] = value
-    return out

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Series
+from .columns import kind_of, scalar
 
 
 class DamageLog:
@@ -45,26 +46,16 @@ class DamageLog:
 def cell_value(value: Any) -> tuple[float | None, str | None]:
     """Classify one logged value: ``(number, None)``, ``(None, kind)`` or ``(None, None)``.
 
-    Numbers (NaN and +-Inf included) are points; ``None`` and empty CSV cells are missing,
-    not a kind. Booleans are not metrics (as in the W&B readers). A JSON string stays a
-    string even when it looks numeric: the writer chose to log text.
+    Numbers (NaN and +-Inf included) are points; everything else has a kind, named as the
+    W&B readers name it (:func:`.columns.kind_of`: ``null``, ``bool``, ``string``, ``list``,
+    ...). Booleans are not metrics. A JSON string stays a string even when it looks numeric:
+    the writer chose to log text. An int beyond float range is not a measurement.
     """
-    if value is None:
-        return None, None
-    if isinstance(value, bool):
-        return None, "bool"
-    if isinstance(value, (int, float)):
-        try:
-            return float(value), None
-        except OverflowError:
-            return None, "int"
-    if isinstance(value, str):
-        return None, "string"
-    if isinstance(value, (list, tuple)):
-        return None, "list"
-    if isinstance(value, Mapping):
-        return None, str(value.get("_type", "dict"))
-    return None, type(value).__name__
+    try:
+        number = scalar(value)
+    except OverflowError:
+        return None, "int"
+    return (number, None) if number is not None else (None, kind_of(value))
 
 
 #: A JSON list of at most this many numbers is read as one metric per element.
@@ -146,8 +137,8 @@ class RowTable:
                         continue
                     rows.append(row)
                     continue
-            elif t is str or value is None:
-                if t is str and key not in self._kinds:
+            elif t is str:
+                if key not in self._kinds:
                     self._kinds[key] = "string"
                 continue
             for k, number, kind in json_cells({key: value}):
