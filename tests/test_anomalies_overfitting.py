@@ -74,3 +74,12 @@ def test_flat_noisy_val_accuracy_cannot_overfit() -> None:
     acc[35] = 0.46
     found = detect_anomalies(run_of({"train_loss": TRAIN, "test_acc": Series(np.arange(40) * 250, acc)}))
     assert [a.kind for a in found] == ["plateau"]
+
+
+def test_flat_val_accuracy_with_a_nan_first_eval_still_cannot_overfit() -> None:
+    rng = np.random.default_rng(1)
+    acc = 0.41 + 0.02 * rng.standard_normal(40)
+    acc[35] = 0.46
+    acc[0] = np.nan
+    found = detect_anomalies(run_of({"train_loss": TRAIN, "test_acc": Series(np.arange(40) * 250, acc)}))
+    assert [a.kind for a in found] == ["nan", "plateau"]

@@ -87,7 +87,7 @@ def _detect(run: Run, keys: Iterable[str] | None, settings: Settings | None) -> 
         flat = False
         if role in PLATEAU_ROLES:
             plateau = detect_plateau(key, series, t, hib)
-            flat = any(a.step == series.first_step for a in plateau)
+            flat = any(a.evidence.get("from_start") == 1.0 for a in plateau)
             found += plateau
         if role is Role.GRAD_NORM:
             found += detect_gradient(key, series, t)

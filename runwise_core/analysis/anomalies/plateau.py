@@ -65,7 +65,7 @@ def detect_plateau(key: str, series: Series, t: Thresholds, higher_better: bool 
     if abs(first - last) <= tol and first - float(np.min(b.med)) <= 2 * tol:
         msg = (f"{key} made no progress: {fmt(sign * first)} over the first third, {fmt(sign * last)} over the last "
                f"(steps {fmt_int(int(s.steps[0]))}-{fmt_int(int(s.steps[-1]))}){_chance(sign * last)}")
-        ev = {"start": sign * first, "end": sign * last}
+        ev = {"start": sign * first, "end": sign * last, "from_start": 1.0}
         return [Anomaly("plateau", key, int(s.steps[0]), msg, int(s.steps[-1]), ev)]
     return _stall(key, s, y, t, sign)
 
@@ -111,5 +111,5 @@ def _stall(key: str, s: Series, y: np.ndarray, t: Thresholds, sign: float) -> li
     msg = (f"{key} stalled at {fmt(sign * level)} from step {fmt_int(step)} to {fmt_int(int(s.steps[-1]))} "
            f"(the last {fmt(100 * frac, 2)}% of the steps) after moving {fmt(imp1)} in the {fmt_int(before)} "
            f"steps before")
-    ev = {"level": sign * level, "improvement_before": imp1, "final_frac": float(frac)}
+    ev = {"level": sign * level, "improvement_before": imp1, "final_frac": float(frac), "from_start": 0.0}
     return [Anomaly("plateau", key, step, msg, int(s.steps[-1]), ev)]
