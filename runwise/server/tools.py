@@ -161,7 +161,7 @@ def build_tools(runner: Runner) -> list[Tool]:
 
     async def find_best_run(
         ctx: Context,
-        metric: Key,
+        metric: Annotated[str, Field(max_length=TEXT_CAP, description="metric key, e.g. val/loss")],
         higher_is_better: Annotated[bool | None, Field(description="default: from the key (loss lower, acc higher)")] = None,
         limit: Annotated[int, Field(ge=1, le=LIST_LIMIT_CAP, description="runs to show")] = 10,
         max_tokens: MaxTokens = MAX_TOKENS_DEFAULT,
@@ -175,7 +175,8 @@ def build_tools(runner: Runner) -> list[Tool]:
         path: Annotated[str, Field(max_length=PATH_CAP, description="file under the server's roots")],
         view: Annotated[Literal["summary", "keys", "history", "stats"], Field(description="zoom level")] = "summary",
         part: Annotated[int | None, Field(ge=1, le=10_000, description="which appended run (default: last)")] = None,
-        keys: HistoryKeys = None,
+        keys: Annotated[list[Key] | None, Field(min_length=1, max_length=HISTORY_KEYS_CAP,
+                                                description="metric keys (view=keys lists them)")] = None,
         samples: Samples = views.DEFAULT_SAMPLES,
         step_from: StepFrom = None,
         step_to: StepTo = None,
