@@ -154,6 +154,7 @@ def cases(ids: dict[str, str]) -> list[tuple[str, dict[str, Any], list[str]]]:
         ("list_runs", {"query": "baseline"}, ["find", "baseline"]),
         ("summarize_run", {}, ["latest"]),
         ("summarize_run", {"run": f}, ["run", f]),
+        ("summarize_run", {"run": f[:6]}, ["run", f[:6]]),  # a unique id prefix
         ("summarize_run", {"run": "baseline-small", "keys": ["train/loss", "grad.*"], "anomalies": False},
          ["run", "baseline-small", "-k", "train/loss,grad.*", "--no-anomalies"]),
         ("get_keys", {"run": f}, ["keys", f]),
@@ -250,6 +251,12 @@ def test_unknown_run_lists_valid_ids(server, root, ids):
     assert message == cli_error(root, ["run", "no-such-run"])
     for run_id in ids.values():
         assert run_id in message
+
+
+def test_an_ambiguous_prefix_lists_the_runs_it_matches(server, root):
+    message = err(server, "get_keys", {"run": "metrics-"})
+    assert message == cli_error(root, ["keys", "metrics-"])
+    assert message.startswith("'metrics-' matches 2 runs: metrics-")
 
 
 def test_unknown_key_names_the_closest_keys(server, root, ids):
