@@ -81,3 +81,15 @@ def test_a_loss_that_reached_zero_or_an_accuracy_at_its_ceiling_has_not_stalled(
     ceiling = np.minimum(0.2 + 3.0 * t, 1.0) - 0.001 * np.abs(rng.standard_normal(n))
     assert plateaus(run_of({"train/loss": Series(np.arange(n), solved)})) == []
     assert plateaus(run_of({"train/acc": Series(np.arange(n), ceiling)})) == []
+
+
+def test_step_lr_plateaus_between_decays_are_not_stalls() -> None:
+    rng = np.random.default_rng(7)
+    n = 9000
+    t = np.linspace(0, 1, n)
+    # ImageNet-style: a fast early fall, then LR steps at 1/3 and 2/3 drop the loss to new levels
+    base = (1.2 + 3.0 * np.exp(-12 * t)
+            - 0.35 * (t >= 1 / 3) * (1 - np.exp(-(t - 1 / 3).clip(0) * 200))
+            - 0.15 * (t >= 2 / 3) * (1 - np.exp(-(t - 2 / 3).clip(0) * 200)))
+    y = base * (1 + 0.01 * rng.standard_normal(n))
+    assert plateaus(run_of({"train/loss": Series(np.arange(n), y)})) == []
