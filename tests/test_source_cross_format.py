@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from runwise_core.cache import RunCache
 from runwise_core.catalog import Catalog
 from runwise_core.views.compare import compare_view
 
@@ -43,14 +44,14 @@ def tree(tmp_path: Path) -> Path:
 
 
 def test_one_walk_finds_every_format(tree: Path) -> None:
-    cat = Catalog([tree])
+    cat = Catalog([tree], cache=RunCache(tree.parent / "cache"))
     by_source = sorted((r.source, cat.load(r).source) for r in cat.refs())
     assert by_source == [("lightning-csv", "lightning-csv"), ("metric-log", "jsonl"),
                          ("tensorboard", "tensorboard"), ("wandb", "wandb")]
 
 
 def test_a_tensorboard_run_compares_against_a_wandb_run(tree: Path) -> None:
-    cat = Catalog([tree])
+    cat = Catalog([tree], cache=RunCache(tree.parent / "cache"))
     tb = next(cat.load(r) for r in cat.refs() if r.source == "tensorboard")
     wb = cat.load(cat.select(WANDB_RUN))
     cmp = compare_view(tb, wb, step_a=1900, step_b=1900)

@@ -67,18 +67,21 @@ class _LengthCrcs(dict):
 _LENGTH_CRC = _LengthCrcs()
 
 
-def read_records(path: Path, notes: list[str]) -> Iterator[tuple[int, bytes]]:
-    """(byte offset, data) of each complete record of ``path``, in order.
+def read_records(path: Path, notes: list[str], start: int = 0) -> Iterator[tuple[int, bytes]]:
+    """(byte offset, data) of each complete record of ``path`` from byte ``start`` (a record
+    boundary, say where an earlier read ended), in order. A record ends at ``offset + 16 +
+    len(data)``.
 
     Raises :class:`UnreadableLog` only when the file cannot be opened or read.
     """
     try:
         fh = open(path, "rb")
+        fh.seek(start)
     except OSError as exc:
         raise UnreadableLog(f"cannot read {path}: {exc.strerror or exc}") from exc
     with fh:
         buf = b""
-        base = 0  # file offset of buf[0]
+        base = start  # file offset of buf[0]
         pos = 0
         eof = False
         while True:
