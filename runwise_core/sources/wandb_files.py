@@ -57,8 +57,10 @@ def read_config_yaml(path: Path, notes: list[str]) -> dict[str, Any]:
         return {}
     import yaml  # comes with wandb; imported here so that start-up does not pay for it
 
+    from .yaml_safe import TagTolerantLoader  # python/* tags become plain data, never objects
+
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=TagTolerantLoader)  # noqa: S506 - safe loader subclass
     except yaml.YAMLError as e:
         notes.append(f"{path.name} is not safe YAML ({str(e).splitlines()[0]}); config ignored")
         return {}
