@@ -482,6 +482,11 @@ def offline_env(monkeypatch: Any, state_dir: Path, base_url: str | None, api_key
         monkeypatch.setenv("WANDB_BASE_URL", base_url)
     if api_key is not None:
         monkeypatch.setenv("WANDB_API_KEY", api_key)
+    # wandb saves its service's address in WANDB_SERVICE when it starts one; without this the
+    # variable would outlive the test, and wandb runs that other tests start as subprocesses
+    # would join this process's service (set-then-delete makes the undo remove it).
+    monkeypatch.setenv("WANDB_SERVICE", "")
+    monkeypatch.delenv("WANDB_SERVICE")
     monkeypatch.setenv("NETRC", str(state_dir / "no-netrc"))
     monkeypatch.setenv("WANDB_DIR", str(state_dir / "wandb-dir"))
     monkeypatch.setenv("WANDB_CACHE_DIR", str(state_dir / "wandb-cache"))
