@@ -113,6 +113,13 @@ def healthy_parts(rng: np.random.Generator, shape: str, n: int) -> dict:
     parts["clean"] = clean
     parts["sigma"] = sigma
     parts["train"] = clean + sigma * scale * _noise(rng, n, heavy=rng.random() < 0.3)
+    if rng.random() < 0.25:  # a resume: optimizer state reset, loss jumps 10-40% and recovers
+        at = int(rng.uniform(0.2, 0.9) * n)
+        decay = max(1.0, rng.uniform(0.01, 0.03) * n)
+        parts["train"][at:] += rng.uniform(0.1, 0.4) * scale[at:] * np.exp(-np.arange(n - at) / decay)
+    if rng.random() < 0.25:  # early instability: the loss rises 5-20% during LR warmup, then falls
+        width = max(2.0, rng.uniform(0.01, 0.04) * n)
+        parts["train"] += rng.uniform(0.05, 0.2) * scale * np.exp(-(((np.arange(n) - width) / (width / 2)) ** 2))
     # sparse validation, aligned by step: every `every` training points
     n_val = int(rng.integers(8, 40))
     vidx = np.unique(np.linspace(n // n_val, n - 1, n_val).astype(int))
