@@ -41,26 +41,36 @@ def decode_history(items: Items, i0: int, i1: int, rows: int) -> HistoryColumns 
     not finite), and every other key is a metric point at the row's step.
     """
     out = HistoryColumns()
-    sl = slice(i0, i1)
-    vals = parse_numbers(items, sl)
-    if vals is None:
-        return None
-    kid = items.key[sl]
-    _, row = np.unique(items.rec[sl], return_inverse=True)
-    row = row.reshape(-1)
-    if row.size and int(row[-1]) + 1 != rows:
+    kid = items.key[i0:i1]
+    rec = items.rec[i0:i1]
+    row = np.zeros(kid.size, np.int64)
+    np.cumsum(rec[1:] != rec[:-1], out=row[1:])
+    if kid.size and int(row[-1]) + 1 != rows:
         return None  # a record without items
     ids = {name: i for i, name in enumerate(items.keys)}
-    step_id = ids.get("_step", -2)
-    is_step = kid == step_id
+    internal = np.zeros(kid.size, bool)
+    for name in _INTERNAL:
+        if name in ids:
+            internal |= kid == ids[name]
+    is_step = kid == ids.get("_step", -2)
+    is_ts = kid == ids.get("_timestamp", -2)
+    is_rt = np.flatnonzero(kid == ids.get("_runtime", -2))
+    # Parse what is used: metric values, steps, stamps, and only the last runtime.
+    wanted = ~internal | is_step | is_ts
+    if is_rt.size:
+        wanted[is_rt[-1]] = True
+    pos = np.flatnonzero(wanted)
+    parsed = parse_numbers(items, pos + i0)
+    if parsed is None:
+        return None
+    vals = np.zeros(kid.size, np.float64)
+    vals[pos] = parsed
     if not np.array_equal(np.bincount(row[is_step], minlength=rows), np.ones(rows, np.int64)):
         return None
     step_vals = vals[is_step]  # one per row, in row order
     if not (np.isfinite(step_vals).all() and (np.abs(step_vals) < _I64).all()):
         return None
     item_steps = step_vals.astype(np.int64)[row]  # truncation toward zero, as int() does
-    ts_id = ids.get("_timestamp", -2)
-    is_ts = kid == ts_id
     if is_ts.any():
         if np.bincount(row[is_ts], minlength=rows).max() > 1:
             return None
@@ -68,25 +78,18 @@ def decode_history(items: Items, i0: int, i1: int, rows: int) -> HistoryColumns 
         finite = np.isfinite(ts_vals)
         out.stamp_steps = item_steps[is_ts][finite]
         out.stamps = ts_vals[finite]
-    rt = vals[kid == ids.get("_runtime", -2)]
-    if rt.size:
+    if is_rt.size:
         out.has_runtime = True
-        last = float(rt[-1])
+        last = float(vals[is_rt[-1]])
         out.runtime = last if math.isfinite(last) else None
-    metric = np.ones(kid.size, bool)
-    for name in _INTERNAL:
-        if name in ids:
-            metric &= kid != ids[name]
+    metric = ~internal
     kid_m, steps_m, vals_m = kid[metric], item_steps[metric], vals[metric]
     if kid_m.size == 0:
         return out
-    order = np.argsort(kid_m, kind="stable")
-    kid_s, steps_s, vals_s = kid_m[order], steps_m[order], vals_m[order]
-    uniq, starts = np.unique(kid_s, return_index=True)
-    stops = np.append(starts[1:], kid_s.size)
-    first = order[starts]  # where each key first arrived: the slow path's key order
-    for i in np.argsort(first, kind="stable").tolist():
-        out.columns[items.keys[int(uniq[i])]] = (steps_s[starts[i]:stops[i]], vals_s[starts[i]:stops[i]])
+    uniq, first = np.unique(kid_m, return_index=True)
+    for i in np.argsort(first, kind="stable").tolist():  # keys in order of first arrival
+        mask = kid_m == uniq[i]
+        out.columns[items.keys[int(uniq[i])]] = (steps_m[mask], vals_m[mask])
     return out
 
 

@@ -151,11 +151,14 @@ def classify(payloads: list[bytes], keys: KeyTable) -> Batch:
         found |= c
     region_end = np.where(is_hist & found, ends - step_len, ends)
     history = summary = None
+    # Value tags (0x82 0x01) anywhere; each kind keeps those inside its item regions.
+    tags = np.flatnonzero(buf == 0x82)
+    tags = tags[buf[tags + 1] == 0x01]
     for kcode in (1, 2):
         sel = good & (kind == kcode)
         if not sel.any():
             continue
-        items, ok = _items(buf, b, np.flatnonzero(sel), body_start, region_end, keys, history=kcode == 1)
+        items, ok = _items(buf, b, tags, np.flatnonzero(sel), body_start, region_end, keys, history=kcode == 1)
         good[np.flatnonzero(sel)[~ok]] = False
         if kcode == 1:
             history = items
@@ -185,14 +188,12 @@ def _slow_kind(payload: bytes) -> int:
     return 1 if number == 2 else 2 if number == 3 else 0
 
 
-def _items(buf: np.ndarray, b: _Int, recs: np.ndarray, body_start: np.ndarray, region_end: np.ndarray,
-           keys: KeyTable, history: bool) -> tuple[Items, np.ndarray]:
+def _items(buf: np.ndarray, b: _Int, tags: np.ndarray, recs: np.ndarray, body_start: np.ndarray,
+           region_end: np.ndarray, keys: KeyTable, history: bool) -> tuple[Items, np.ndarray]:
     """Tile the item regions of records ``recs``; returns the items of the records that tile
     exactly and, per record in ``recs``, whether it did."""
     rs, re_ = body_start[recs], region_end[recs]
     m = len(recs)
-    # Value tags (0x82 0x01) inside the item regions, in order.
-    tags = np.flatnonzero((buf[:-1] == 0x82) & (buf[1:] == 0x01))
     which = np.searchsorted(rs, tags, side="right") - 1  # region index of each tag
     inside = (which >= 0) & (tags >= rs[np.maximum(which, 0)]) & (tags < re_[np.maximum(which, 0)])
     tags, which = tags[inside], which[inside]
@@ -217,11 +218,13 @@ def _items(buf: np.ndarray, b: _Int, recs: np.ndarray, body_start: np.ndarray, r
     has_items = np.zeros(m, bool)
     has_items[which] = True
     rec_ok &= has_items | (rs == re_)
-    # Value bytes: ASCII without NUL (JSON text as wandb writes it).
-    odd = np.flatnonzero((buf == 0) | (buf >= 0x80))
-    nxt = np.searchsorted(odd, vstart)
-    vb = odd[np.minimum(nxt, odd.size - 1)] < vend if odd.size else np.zeros(tags.size, bool)
-    vb &= nxt < odd.size
+    vb = np.zeros(tags.size, bool)
+    if not history and tags.size:
+        # Summary values are kept as text: ASCII without NUL, as wandb's JSON is. (History
+        # values need no such check: ``float`` refuses NUL and non-ASCII bytes itself.)
+        odd = np.flatnonzero((buf == 0) | (buf >= 0x80))
+        nxt = np.minimum(np.searchsorted(odd, vstart), odd.size - 1)
+        vb = (odd[nxt] >= vstart) & (odd[nxt] < vend)
     if history:
         # History values must be numbers: JSON numbers, NaN, Infinity, -Infinity.
         c0 = b[vstart]
@@ -261,18 +264,24 @@ def _items(buf: np.ndarray, b: _Int, recs: np.ndarray, body_start: np.ndarray, r
     return items, rec_ok
 
 
-def parse_numbers(items: Items, sel: slice) -> np.ndarray | None:
-    """The float values of ``items[sel]``, parsed exactly as Python's ``float`` parses
-    them (numpy's bytes-to-float cast calls the same routine); None if one does not parse."""
-    vs, ve = items.vstart[sel], items.vend[sel]
-    if vs.size == 0:
+def parse_numbers(items: Items, index: np.ndarray) -> np.ndarray | None:
+    """The values of items ``index`` as Python's ``float`` reads their bytes (the slow path
+    reads them the same way), or None if one does not read as a number.
+
+    Every byte of the batch that is not part of a wanted value becomes a space, and the
+    result is split: one bytes object per value, made in C, then ``float`` mapped over them.
+    """
+    if index.size == 0:
         return np.zeros(0, np.float64)
-    width = int((ve - vs).max())
-    idx = vs[:, None] + np.arange(width)
-    chars = items.buf[np.minimum(idx, items.buf.size - 1)]
-    chars = np.where(idx < ve[:, None], chars, 0).astype(np.uint8)
-    text = np.ascontiguousarray(chars).view(f"S{width}").reshape(-1)
+    buf = items.buf
+    delta = np.zeros(buf.size + 1, np.int8)
+    delta[items.vstart[index]] = 1
+    delta[items.vend[index]] -= 1
+    inside = np.cumsum(delta[:-1], dtype=np.int8).view(bool)
+    words = np.where(inside, buf, np.uint8(0x20)).tobytes().split()
+    if len(words) != index.size:
+        return None  # a value that is empty or holds whitespace: let the slow path judge it
     try:
-        return text.astype(np.float64)
+        return np.fromiter(map(float, words), np.float64, index.size)
     except ValueError:
         return None
