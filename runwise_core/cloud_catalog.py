@@ -27,7 +27,7 @@ from typing import Any
 from .errors import RunNotFound, UsageError, closest
 from .model import Run, RunState, Series
 from .sources.base import RunRef
-from .sources.wandb_cloud import SOURCE, CloudRunInfo, HistoryBuilder, build_run, parse_time
+from .sources.wandb_cloud import SOURCE, CloudRunInfo, HistoryBuilder, build_run, parse_time, state_facts
 from .sources.wandb_cloud_client import ApiFactory, CloudConfig, calling, make_api
 
 #: Rows asked of the server's sampled history (the history view shows at most 1,000 per key).
@@ -126,7 +126,7 @@ class CloudCatalog:
             self._api = self._factory(self.config, self.entity)
             if self.entity is None:
                 with calling(self.config, "finding the key's default entity", self.project):
-                    self.entity = self._api.default_entity
+                    self.entity = self._api.settings.get("entity") or self._api.default_entity
                 if not self.entity:
                     raise UsageError(f"W&B project {self.project_name!r} needs its entity: give ENTITY/PROJECT")
         return self._api
@@ -192,10 +192,30 @@ class CloudCatalog:
             self._memo.popitem(last=False)
         return run
 
-    def runs(self, limit: int | None = None) -> list[Run]:
-        """Loaded runs, newest first (sampled lightly: enough for a list's trend)."""
-        refs = self.refs() if limit is None else self.refs()[:limit]
+    def runs(self, limit: int | None = None, *, state: RunState | None = None,
+             now: float | None = None) -> list[Run]:
+        """Loaded runs, newest first (sampled lightly: enough for a list's trend).
+
+        With ``state``, only runs the run list already places in that state are loaded (the
+        list carries the server's state and heartbeat, which decide it), and ``limit`` counts
+        the runs in that state: ``runwise list --state running`` on a project of hundreds of
+        runs loads only the running ones.
+        """
+        refs = self.refs()
+        if state is not None:
+            when = time.time() if now is None else now
+            refs = [ref for ref, listed in zip(refs, self._listed or []) if _listed_state(listed, when) is state]
+        if limit is not None:
+            refs = refs[:limit]
         return [self.load(ref, samples=min(self.samples, LIST_SAMPLES)) for ref in refs]
+
+    def listed_state(self, ref: RunRef, now: float | None = None) -> RunState | None:
+        """The state the run list gives ``ref`` without loading it (None: not listed)."""
+        self.refs()
+        for listed in self._listed or []:
+            if listed.id == ref.id:
+                return _listed_state(listed, time.time() if now is None else now)
+        return None
 
     def latest_running(self, now: float | None = None) -> Run | None:
         """The newest run whose state is running, if any (only runs the server lists as
@@ -321,6 +341,14 @@ class CloudCatalog:
         hint = f"closest: {', '.join(hints)}; " if hints else ""
         raise RunNotFound(f"no run '{selector}' in W&B project {self.project}. {hint}runs: {listed or 'none'} "
                           f"(see `runwise list --wandb {self.project}`)")
+
+
+def _listed_state(listed: _Listed, now: float) -> RunState:
+    """The runwise state of a listed run, by the same facts a loaded run gets."""
+    facts = state_facts(listed.state, listed.heartbeat_at, listed.created_at, now)
+    probe = Run(id=listed.id, name=listed.name, source=SOURCE, path="", exited=facts.exited,
+                exit_code=facts.exit_code, records_exits=facts.records_exits, last_activity=facts.last_activity)
+    return probe.state(now)
 
 
 def run_info(obj: Any, entity: str, project: str) -> CloudRunInfo:

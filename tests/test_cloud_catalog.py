@@ -254,3 +254,14 @@ def test_a_cloud_run_compares_against_a_local_run(fake: FakeWandb, tmp_path: Pat
     assert rows["loss"].a == cloud_run.metrics["loss"].final and rows["loss"].b == 1.0 / 40
     assert rows["val_loss"].a == cloud_run.metrics["val_loss"].final and rows["val_loss"].b == 2.0 / 40
     assert (rows["loss"].a_step, rows["loss"].b_step) == (39, 39)
+
+
+def test_runs_in_a_state_load_only_the_runs_the_list_places_there(fake: FakeWandb) -> None:
+    cat = CloudCatalog("ent/proj")
+    crashed = cat.runs(state=RunState.CRASHED)
+    assert [r.id for r in crashed] == ["stale", "preempt1", "crashnew", "crashold"]
+    assert {r["variables"]["name"] for r in fake.requests if r["operation"] == "Run"} == {
+        "stale", "preempt1", "crashnew", "crashold"}
+    assert [r.id for r in cat.runs(1, state=RunState.FAILED)] == ["killed1"]
+    assert cat.listed_state(cat.select("live")) is RunState.RUNNING
+    assert cat.listed_state(cat.select("pending1")) is RunState.UNKNOWN
