@@ -21,9 +21,8 @@ import numpy as np
 
 from ..model import Run
 from .base import RunRef
-from .line_records import read_csv
+from .line_records import read_table
 from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id
-from .row_table import DamageLog, RowTable
 from .yaml_safe import load_yaml_mapping
 
 METRICS = "metrics.csv"
@@ -87,8 +86,7 @@ class LightningCsvSource:
         folder = ref.paths[0]
         csv_path, hp_path = folder / METRICS, folder / HPARAMS
         run = exitless_run(ref.id, ref.name_hint or display_name(folder), self.name, folder, [csv_path])
-        table, damage = RowTable(), DamageLog()
-        read_csv(csv_path, table, damage)
+        table, damage = read_table(csv_path, "csv")
         run.read_notes.extend(damage.notes(METRICS))
         if "step" in table:
             steps = table.row_steps("step")

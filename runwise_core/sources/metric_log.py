@@ -36,10 +36,10 @@ from ..errors import RunNotFound, UnreadableLog
 from ..model import Run
 from .base import RunRef
 from .lightning_csv import is_lightning_folder
-from .line_records import read_csv, read_jsonl
+from .line_records import read_table
 from .local_run import display_name, exitless_run, newest_mtime, path_id
 from .log_parts import STEP_KEYS, count_parts, restarts, split_key
-from .row_table import DamageLog, RowTable
+from .row_table import RowTable
 
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".txt", ".log")
 CSV_SUFFIXES = (".csv",)
@@ -139,11 +139,7 @@ def _split(table: RowTable, notes: list[str]) -> tuple[list[_Part], str | None]:
 
 
 def _read(path: Path, kind: str) -> tuple[RowTable, list[str]]:
-    table, damage = RowTable(), DamageLog()
-    if kind == "csv":
-        read_csv(path, table, damage)
-    else:
-        read_jsonl(path, table, damage)
+    table, damage = read_table(path, kind)
     if table.n_rows == 0 and damage.count:
         raise UnreadableLog(f"{path} holds no readable {kind} rows "
                             f"({'; '.join(damage.notes(path.name)[:2])})")

@@ -36,6 +36,17 @@ class DamageLog:
         if len(self._items) < self.keep:
             self._items.append((line, reason))
 
+    def state(self) -> dict:
+        """JSON-able state, for the on-disk cache."""
+        return {"items": [list(i) for i in self._items], "count": self.count, "keep": self.keep}
+
+    @classmethod
+    def restore(cls, state: dict) -> "DamageLog":
+        log = cls(int(state["keep"]))
+        log._items = [(int(line), str(reason)) for line, reason in state["items"]]
+        log.count = int(state["count"])
+        return log
+
     def notes(self, label: str) -> list[str]:
         out = [f"{label} line {line}: {reason}; skipped" for line, reason in self._items]
         if self.count > len(self._items):
@@ -108,6 +119,26 @@ class RowTable:
     @property
     def n_rows(self) -> int:
         return len(self.lines)
+
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """(JSON meta, arrays) for the on-disk cache; :meth:`restore` inverts it."""
+        keys = list(self._rows)
+        arrays = {"lines": np.frombuffer(self.lines, np.int64)}
+        for i, key in enumerate(keys):
+            arrays[f"r{i}"] = np.frombuffer(self._rows[key], np.int64)
+            arrays[f"v{i}"] = np.frombuffer(self._values[key], np.float64)
+        return {"keys": keys, "kinds": self._kinds, "first_keys": self.first_keys}, arrays
+
+    @classmethod
+    def restore(cls, meta: dict, arrays: dict[str, np.ndarray]) -> "RowTable":
+        table = cls()
+        table.lines = array("q", arrays["lines"].astype(np.int64).tobytes())
+        for i, key in enumerate(meta["keys"]):
+            table._rows[key] = array("q", arrays[f"r{i}"].astype(np.int64).tobytes())
+            table._values[key] = array("d", arrays[f"v{i}"].astype(np.float64).tobytes())
+        table._kinds = dict(meta["kinds"])
+        table.first_keys = list(meta["first_keys"])
+        return table
 
     def add_row(self, line: int, cells: Iterable[tuple[str, float | None, str | None]]) -> None:
         """Append one row: ``cells`` are ``(key, number, kind)`` from :func:`cell_value`."""
