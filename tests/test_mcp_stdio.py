@@ -85,7 +85,8 @@ async def session_checks(root: Path, ids: dict[str, str], mode: str) -> None:
 
         result = await client.call_tool("summarize_run", {"run": f}, progress_callback=on_progress)
         assert not result.is_error
-        assert seen == ["finding runs", f"reading run {f}", "analysing"]
+        steps = [m for m in seen if "(still working, " not in (m or "")]  # heartbeats depend on the clock
+        assert steps == ["finding runs", f"reading run {f}", "analysing"]
 
         bad = await client.call_tool("summarize_run", {"run": "nope"})
         assert bad.is_error

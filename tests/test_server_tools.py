@@ -59,7 +59,9 @@ def ids() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def server(root):
-    return create_server(Roots.of([root]))
+    """The server under test; heartbeats off (one an hour), so progress steps are exact
+    (heartbeats have their own test)."""
+    return server_for(Runner(Workspace(Roots.of([root])), heartbeat_s=3600))
 
 
 async def _call(server, name: str, args: dict[str, Any], mode: str = "auto", **kw):
@@ -431,6 +433,47 @@ def test_progress_is_reported(server, ids):
     messages = [m for _, _, m in seen]
     assert messages[-1] == "analysing" and len(messages) == 7  # 6 runs, then the analysis
     assert all(m.startswith("reading run ") for m in messages[:-1])
+
+
+def test_compare_progress_keeps_counting_up_across_the_two_runs(server, ids):
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, total, message))
+
+    f, x = ids["finished"], ids["failed"]
+    assert not call(server, "compare_runs", {"run_a": f, "run_b": x}, progress_callback=on_progress).is_error
+    assert seen == [(0, 2, "finding runs"), (1, 2, f"reading run {f}"), (2, 2, "analysing"),
+                    (3, None, "finding runs"), (4, None, f"reading run {x}"), (5, None, "analysing")]
+
+
+def test_a_long_read_sends_heartbeats_between_steps(root, ids):
+    wide = ids["wide"]
+    seen: list[tuple[float, float | None, str | None]] = []
+    beats = threading.Event()
+
+    def slow(ref):
+        if ref.id == wide:
+            assert beats.wait(30), "no heartbeat while the read was blocked"
+        return source_named(ref.source).load(ref)
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, total, message))
+        if sum("still working" in (m or "") for _, _, m in seen) >= 2:
+            beats.set()
+
+    srv = server_for(Runner(Workspace(Roots.of([root]), loader=slow), heartbeat_s=0.05))
+    assert not call(srv, "get_keys", {"run": wide}, progress_callback=on_progress).is_error
+    values = [v for v, _, _ in seen]
+    assert values == sorted(set(values)), values  # strictly increasing
+    assert seen[:2] == [(0, 2, "finding runs"), (1, 2, f"reading run {wide}")]
+    analysing = seen.index((2, 2, "analysing"))
+    reading_beats, later = seen[2:analysing], seen[analysing + 1:]
+    assert len(reading_beats) >= 2
+    assert all(1 < v < 2 and t == 2 and m.startswith(f"reading run {wide} (still working, ")
+               for v, t, m in reading_beats)
+    # rendering 300 keys may take a heartbeat or two as well
+    assert all(2 < v < 3 and m.startswith("analysing (still working, ") for v, t, m in later)
 
 
 def test_concurrent_calls_on_one_connection_all_get_their_own_answer(server, ids):

@@ -8,7 +8,8 @@ executing tool X", which tells it nothing. So :class:`~runwise_core.errors.Runwi
 failure while its traceback goes to the log on stderr.
 
 Reads run in a worker thread (``anyio.to_thread``) so the event loop keeps answering
-(pings, cancellations, other calls) while a large log is parsed. A call that outlives
+(pings, cancellations, other calls) while a large log is parsed; :mod:`.progress` sends
+their progress. A call that outlives
 :attr:`Runner.timeout_s` is answered with an error and its thread is abandoned; the lock
 it holds makes later calls wait for it rather than read the catalog concurrently.
 """
@@ -21,7 +22,6 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -30,6 +30,7 @@ from runwise_core.errors import RunwiseError
 from runwise_core.render import render
 from runwise_core.tokens import estimate
 
+from .progress import DEFAULT_HEARTBEAT_S, CallProgress
 from .workspace import Listed, Progress, Workspace
 
 log = logging.getLogger("runwise.server")
@@ -38,67 +39,67 @@ log = logging.getLogger("runwise.server")
 DEFAULT_TIMEOUT_S = 300.0
 
 
-class ProgressReporter:
-    """Forwards progress from the worker thread to the client (a no-op when the client
-    asked for none). Stops forwarding once the call has been answered."""
-
-    def __init__(self, ctx: Context | None) -> None:
-        self._ctx = ctx
-        self.active = ctx is not None
-
-    def __call__(self, done: float, total: float | None, message: str) -> None:
-        if not self.active or self._ctx is None:
-            return
-        try:
-            anyio.from_thread.run(self._ctx.report_progress, done, total, message)
-        except Exception as err:  # progress is a courtesy: a closed stream must not fail the read
-            self.active = False
-            log.debug("progress not delivered (%s: %s); no more progress for this call", type(err).__name__, err)
-
-
 class Runner:
     """Runs one tool's work against a :class:`Workspace` and renders the result as text."""
 
-    def __init__(self, workspace: Workspace, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(self, workspace: Workspace, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 heartbeat_s: float = DEFAULT_HEARTBEAT_S) -> None:
         self.workspace = workspace
         self.timeout_s = timeout_s
+        self.heartbeat_s = heartbeat_s
 
     async def text(self, tool: str, ctx: Context | None, work: Callable[[Progress], Any], max_tokens: int) -> str:
         """``work(progress)`` returns a view result (or :class:`Listed`); the answer is its
         text rendering within ``max_tokens``."""
-        reporter = ProgressReporter(ctx)
+        progress = CallProgress(ctx, self.heartbeat_s)
         abandoned = threading.Event()
 
         def job() -> str:
             with self.workspace.lock:
                 if abandoned.is_set():  # answered already (timeout, cancel) while waiting for the lock
                     return ""
-                result = work(reporter)
+                result = work(progress.post)
                 return render_listed(result, max_tokens)
 
+        failure: Exception | None = None
+        text = ""
         try:
-            with anyio.fail_after(self.timeout_s):
-                return await anyio.to_thread.run_sync(job, abandon_on_cancel=True)
-        except TimeoutError:
-            log.warning("%s: no answer within %g s; its thread was left to finish", tool, self.timeout_s)
-            raise ToolError(f"{tool} did not finish within {self.timeout_s:g} s (a very large log is still being "
-                            "read in the background; later calls will wait for it). Try again in a minute, or "
-                            "ask for less: fewer runs (limit), fewer keys, a step range") from None
-        except RunwiseError as err:
-            raise ToolError(str(err)) from err
-        except ToolError:
-            raise
-        except Exception as err:  # the one catch-all: logged with its traceback, answered with a short message
-            log.exception("%s failed unexpectedly", tool)
-            detail = str(err).splitlines()[0][:200] if str(err) else ""
-            raise ToolError(f"{tool} failed inside runwise ({type(err).__name__}{': ' + detail if detail else ''}). "
-                            "This is a runwise bug, logged on the server's stderr; other runs and tools still work, "
-                            "e.g. list_runs or summarize_run with another run") from err
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(progress.pump)
+                try:
+                    with anyio.fail_after(self.timeout_s):
+                        text = await anyio.to_thread.run_sync(job, abandon_on_cancel=True)
+                except Exception as err:  # mapped below, outside the task group (which would wrap it)
+                    failure = err
+                finally:
+                    progress.close()
         finally:
             # Whatever ended the wait (an answer, a timeout, the client cancelling), the
-            # thread must neither start work nor send progress after it.
+            # thread must not start its work after it.
             abandoned.set()
-            reporter.active = False
+        if failure is None:
+            return text
+        raise self._tool_error(tool, failure)
+
+    def _tool_error(self, tool: str, err: Exception) -> ToolError:
+        """The one mapping of failures to what the model reads."""
+        if isinstance(err, TimeoutError):
+            log.warning("%s: no answer within %g s; its thread was left to finish", tool, self.timeout_s)
+            return ToolError(f"{tool} did not finish within {self.timeout_s:g} s (a very large log is still being "
+                             "read in the background; later calls will wait for it). Try again in a minute, or "
+                             "ask for less: fewer runs (limit), fewer keys, a step range")
+        if isinstance(err, RunwiseError):
+            error = ToolError(str(err))
+        elif isinstance(err, ToolError):
+            return err
+        else:  # the one catch-all: logged with its traceback, answered with a short message
+            log.error("%s failed unexpectedly", tool, exc_info=err)
+            detail = str(err).splitlines()[0][:200] if str(err) else ""
+            error = ToolError(f"{tool} failed inside runwise ({type(err).__name__}{': ' + detail if detail else ''}). "
+                              "This is a runwise bug, logged on the server's stderr; other runs and tools still "
+                              "work, e.g. list_runs or summarize_run with another run")
+        error.__cause__ = err
+        return error
 
 
 def render_listed(result: Any, max_tokens: int) -> str:
