@@ -72,7 +72,10 @@ def mutate_wandb(data: bytes, offsets: list[int], kind: str, a: int, b: int) -> 
     """``data`` damaged in the way ``kind`` names, at a place chosen by ``a`` and ``b``."""
     d = bytearray(data)
     n = len(d)
-    chunk = offsets[a % len(offsets)]
+    if n < HEADER + CHUNK_HEADER and kind not in ("cut_header", "append_garbage"):
+        return bytes(d)  # (a campaign may damage a file already cut short)
+    live = [off for off in offsets if off + CHUNK_HEADER <= n] or [HEADER]
+    chunk = live[a % len(live)]
     if kind == "cut_header":
         return bytes(d[:a % HEADER])
     if kind == "cut_chunk_header":
