@@ -419,6 +419,34 @@ def test_a_call_that_outlives_the_timeout_is_answered_and_later_calls_work(root,
     assert ids["console"] not in loads  # the answered call never started its read
 
 
+def test_a_call_the_client_cancels_leaves_the_server_serving(root, ids):
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(ref):
+        if ref.id == ids["wide"]:
+            entered.set()
+            release.wait(60)
+        return source_named(ref.source).load(ref)
+
+    srv = server_for(Runner(Workspace(Roots.of([root]), loader=slow)))
+
+    async def go() -> str:
+        async with Client(srv) as client:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(client.call_tool, "get_keys", {"run": ids["wide"]})
+                assert await anyio.to_thread.run_sync(entered.wait, 60)
+                tg.cancel_scope.cancel()  # the caller gives up while the read is blocked
+            release.set()
+            result = await client.call_tool("get_keys", {"run": ids["finished"]})
+            assert not result.is_error
+            return text_of(result)
+
+    try:
+        assert anyio.run(go).startswith(f"keys of {ids['finished']} ")
+    finally:
+        release.set()
+
+
 def test_progress_is_reported(server, ids):
     seen: list[tuple[float, float | None, str | None]] = []
 
