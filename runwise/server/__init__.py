@@ -3,9 +3,9 @@
     python -m runwise.server [--root PATH]... [--timeout S] [--log-level LEVEL]
     runwise-mcp ...                      (the same, as a console script)
 
-Modules by job: :mod:`.tools` (the typed tools), :mod:`.runner` (worker thread, progress,
-time limit, errors to ``ToolError``), :mod:`.workspace` (roots, catalog, picking runs),
-:mod:`.schema` (compact input schemas). Path confinement is in :mod:`runwise_core.roots`.
+Modules by job: :mod:`.tools` (the typed tools), :mod:`.runner` (worker thread, time
+limit, errors to ``ToolError``), :mod:`.progress` (progress and heartbeats to the client),
+:mod:`.workspace` (roots, catalog, picking runs), :mod:`.schema` (compact input schemas). Path confinement is in :mod:`runwise_core.roots`.
 
 Only protocol goes to stdout: logging goes to stderr, and while serving the SDK points
 fd 1 at stderr so a stray print cannot corrupt the stream.
