@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +44,8 @@ DEFAULT_PAGE_SIZE = 50
 MAX_KEYED_REQUESTS = 12
 #: Loaded runs kept per catalog.
 MEMO_SIZE = 32
+#: Runs loaded at once by :meth:`CloudCatalog.runs` (each load waits on the network, not the CPU).
+LOAD_WORKERS = 4
 
 #: progress(done, total, message), as the MCP server's progress sink takes it.
 Progress = Callable[[float, float | None, str], None]
@@ -88,7 +92,8 @@ class CloudCatalog:
     ``project`` is ``ENTITY/PROJECT``. ``base_url`` defaults to ``WANDB_BASE_URL``, else W&B
     cloud. ``api_factory(config, entity)`` builds the ``wandb.Api`` (tests and callers with
     their own API objects pass one). ``exact`` makes every load a full history scan.
-    Not thread-safe: the MCP server uses one catalog under its lock, as it does the local one.
+    Use it from one thread at a time, as the local catalog (the MCP server holds its lock);
+    :meth:`runs` loads several runs at once on threads of its own.
     """
 
     def __init__(self, project: str, api_factory: ApiFactory | None = None, *, base_url: str | None = None,
@@ -109,6 +114,7 @@ class CloudCatalog:
         self._refs: list[RunRef] | None = None
         self._objects: dict[str, Any] = {}
         self._memo: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Run]] = OrderedDict()
+        self._lock = threading.Lock()  # guards _objects and _memo while runs() loads in parallel
 
     @property
     def project(self) -> str:
@@ -178,23 +184,26 @@ class CloudCatalog:
         info, obj = self._info(ref.id)
         wanted = _expand(keys or (), info)
         memo_key = (ref.id, exact, None if exact else samples, tuple(wanted))
-        hit = self._memo.get(memo_key)
-        if hit is not None and hit[0] == info.marker():
-            self._memo.move_to_end(memo_key)
-            return hit[1]
+        with self._lock:
+            hit = self._memo.get(memo_key)
+            if hit is not None and hit[0] == info.marker():
+                self._memo.move_to_end(memo_key)
+                return hit[1]
         fetched_at = time.time()
         if exact:
             run = self._scan(info, obj, progress or self.progress, fetched_at)
         else:
             run = self._sampled(info, obj, samples, wanted, fetched_at)
-        self._memo[memo_key] = (info.marker(), run)
-        while len(self._memo) > MEMO_SIZE:
-            self._memo.popitem(last=False)
+        with self._lock:
+            self._memo[memo_key] = (info.marker(), run)
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
         return run
 
     def runs(self, limit: int | None = None, *, state: RunState | None = None,
              now: float | None = None) -> list[Run]:
-        """Loaded runs, newest first (sampled lightly: enough for a list's trend).
+        """Loaded runs, newest first, up to LOAD_WORKERS at once (sampled lightly: enough
+        for a list's trend).
 
         With ``state``, only runs the run list already places in that state are loaded (the
         list carries the server's state and heartbeat, which decide it), and ``limit`` counts
@@ -207,7 +216,15 @@ class CloudCatalog:
             refs = [ref for ref, listed in zip(refs, self._listed or []) if _listed_state(listed, when) is state]
         if limit is not None:
             refs = refs[:limit]
-        return [self.load(ref, samples=min(self.samples, LIST_SAMPLES)) for ref in refs]
+        samples = min(self.samples, LIST_SAMPLES)
+        if len(refs) <= 1:
+            return [self.load(ref, samples=samples) for ref in refs]
+        pool = ThreadPoolExecutor(max_workers=min(LOAD_WORKERS, len(refs)), thread_name_prefix="runwise-cloud")
+        try:
+            futures = [pool.submit(self.load, ref, samples=samples) for ref in refs]
+            return [f.result() for f in futures]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # after a failure, start no more loads
 
     def listed_state(self, ref: RunRef, now: float | None = None) -> RunState | None:
         """The state the run list gives ``ref`` without loading it (None: not listed)."""
@@ -234,10 +251,12 @@ class CloudCatalog:
         api = self.api()
         path = f"{self.project}/{run_id}"
         with calling(self.config, f"reading run {run_id}", self.project, run_id):
-            obj = self._objects.get(run_id)
+            with self._lock:
+                obj = self._objects.get(run_id)
             if obj is None:
                 obj = api.run(path)
-                self._objects[run_id] = obj
+                with self._lock:
+                    self._objects[run_id] = obj
             else:
                 obj.load(force=True)
             info = run_info(obj, self.entity or "", self.project_name)

@@ -171,6 +171,8 @@ class FakeWandb:
         #: test also checks that the client still sends what the fake was built for.
         self.recorded = recorded_queries()
         self.unrecorded: list[str] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most GraphQL requests answered at once
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -216,6 +218,16 @@ class FakeWandb:
 
     # -- one request ----------------------------------------------------------------------
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            self._handle_one(h)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _handle_one(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
         if h.path.startswith("/files/"):

@@ -265,3 +265,12 @@ def test_runs_in_a_state_load_only_the_runs_the_list_places_there(fake: FakeWand
     assert [r.id for r in cat.runs(1, state=RunState.FAILED)] == ["killed1"]
     assert cat.listed_state(cat.select("live")) is RunState.RUNNING
     assert cat.listed_state(cat.select("pending1")) is RunState.UNKNOWN
+
+
+def test_a_list_loads_several_runs_at_once(fake: FakeWandb) -> None:
+    cat = CloudCatalog("ent/proj")
+    cat.refs()
+    fake.mode, fake.delay = "slow", 0.2  # every answer takes 0.2 s, so parallel loads overlap
+    runs = cat.runs(8)
+    assert [r.id for r in runs] == [r.id for r in cat.refs()[:8]]
+    assert fake.max_in_flight >= 2
