@@ -310,3 +310,14 @@ def test_a_restart_from_a_checkpoint_keeps_both_stretches_with_a_note(tmp_path: 
     run = load(tmp_path)
     assert run.metrics["loss"].steps.tolist() == [10, 20, 20, 30, 30, 40]
     assert run.read_notes == ["steps go back in loss (step 30 -> 20): a restart from a checkpoint? both stretches kept"]
+
+
+def test_hparams_logged_through_the_plugin_join_the_config(tmp_path: Path) -> None:
+    w = tbx.SummaryWriter(str(tmp_path))
+    w.add_hparams({"lr": 0.1, "bsize": 32, "opt": "adam", "flag": True}, {"hparam/acc": 0.9})
+    w.close()
+    (trial,) = [p for p in tmp_path.iterdir() if p.is_dir()]  # tensorboardX writes a run folder of its own
+    run = load(trial)
+    assert run.config == {"lr": 0.1, "bsize": 32.0, "opt": "adam", "flag": True}
+    assert run.metrics["hparam/acc"].values.tolist() == [float(np.float32(0.9))]
+    assert run.non_scalar == {}  # the plugin's own tags are not data

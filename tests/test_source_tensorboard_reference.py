@@ -76,3 +76,16 @@ def test_every_real_scalar_matches_tensorboards_own_loader(run: str) -> None:
         steps, values = zip(*sorted(points, key=lambda p: p[0]))  # stable, as runwise sorts
         assert got.metrics[tag].steps.tolist() == list(steps)
         assert got.metrics[tag].values.tolist() == list(values)
+
+
+def test_hparams_written_by_tensorboards_hparams_api_are_the_config(tmp_path: Path) -> None:
+    from tensorboard.plugins.hparams import summary_v2 as hp
+
+    writer = EventFileWriter(str(tmp_path))
+    writer.add_event(event_pb2.Event(wall_time=time.time(), step=0,
+                                     summary=hp.hparams_pb({"lr": 0.1, "layers": 3, "act": "relu", "bn": False})))
+    writer.add_event(event_pb2.Event(wall_time=time.time(), step=1, summary=summary_v2.scalar_pb("loss", 0.5)))
+    writer.close()
+    run = load(tmp_path)
+    assert run.config == {"lr": 0.1, "layers": 3.0, "act": "relu", "bn": False}
+    assert list(run.metrics) == ["loss"] and run.non_scalar == {}

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,7 @@ class Value:
     number: float | None = None
     kind: str | None = None
     plugin: str | None = None
+    content: bytes | None = None  # the plugin's data, kept for the hparams plugin
 
 
 @dataclass
@@ -169,12 +171,63 @@ def _tensor_scalar(buf: bytes) -> tuple[float | None, str | None]:
     return None, "tensor"
 
 
-def _plugin(buf: bytes) -> str | None:
+def _plugin(buf: bytes) -> tuple[str | None, bytes | None]:
+    """(plugin_name, content) of a ``SummaryMetadata``."""
+    name: str | None = None
+    content: bytes | None = None
     for field, wt, value in _fields(buf):
         if field == 1 and wt == 2:
             for f, w, v in _fields(value):
                 if f == 1 and w == 2:
-                    return bytes(v).decode("utf-8", "replace")
+                    name = bytes(v).decode("utf-8", "replace")
+                elif f == 2 and w == 2:
+                    content = bytes(v)
+    return name, content
+
+
+def _pb_value(buf: bytes) -> Any:
+    """A ``google.protobuf.Value`` as plain data (null, number, string, bool, dict, list)."""
+    for field, wt, value in _fields(buf):
+        if field == 1:
+            return None
+        if field == 2 and wt == 1:
+            return _F64.unpack(value)[0]
+        if field == 3 and wt == 2:
+            return bytes(value).decode("utf-8", "replace")
+        if field == 4 and wt == 0:
+            return bool(value)
+        if field == 5 and wt == 2:
+            return _pb_struct(value)
+        if field == 6 and wt == 2:
+            return [_pb_value(v) for f, w, v in _fields(value) if f == 1 and w == 2]
+    return None
+
+
+def _pb_struct(buf: bytes) -> dict[str, Any]:
+    """A ``google.protobuf.Struct`` (or any ``map<string, Value>``, field 1) as a dict."""
+    out: dict[str, Any] = {}
+    for field, wt, entry in _fields(buf):
+        if field == 1 and wt == 2:
+            key, val = "", None
+            for f, w, v in _fields(entry):
+                if f == 1 and w == 2:
+                    key = bytes(v).decode("utf-8", "replace")
+                elif f == 2 and w == 2:
+                    val = _pb_value(v)
+            out[key] = val
+    return out
+
+
+def session_hparams(content: bytes) -> dict[str, Any] | None:
+    """The hyperparameters in an hparams-plugin ``session_start_info`` (the content of the
+    ``_hparams_/session_start_info`` tag's metadata), or None for other hparams data.
+
+    ``HParamsPluginData { oneof { Experiment experiment = 2; SessionStartInfo
+    session_start_info = 3; ... } }``, ``SessionStartInfo { map<string, Value> hparams = 1 }``.
+    """
+    for field, wt, value in _fields(content):
+        if field == 3 and wt == 2:
+            return _pb_struct(value)
     return None
 
 
@@ -188,6 +241,8 @@ def _value(buf: bytes) -> Value:
     number: float | None = None
     kind: str | None = None
     plugin: str | None = None
+    content: bytes | None = None  # the plugin's data, kept for the hparams plugin
+    content: bytes | None = None
     tensor: bytes | None = None
     pos, end = 0, len(buf)
     while pos < end:
@@ -221,14 +276,14 @@ def _value(buf: bytes) -> Value:
             if field == 8 and wt == 2:
                 tensor = value
             elif field == 9 and wt == 2:
-                plugin = _plugin(value)
+                plugin, content = _plugin(value)
             elif field in _KIND:
                 kind = _KIND[field]
     if pos > end:
         raise ValueError("field overruns its message")
     if number is None and tensor is not None:
         number, kind = _tensor_scalar(tensor)
-    return Value(tag=tag, number=number, kind=kind, plugin=plugin)
+    return Value(tag=tag, number=number, kind=kind, plugin=plugin, content=content)
 
 
 def _summary(buf: bytes) -> list[Value]:

@@ -6,8 +6,8 @@ decoding, done by hand with no dependency. Several event files in one folder (a 
 writer) are one run, read in the order of the timestamps in their names. Tags are kept as
 written (``episode/MSE Loss``: slash and space included). Non-scalar tags (images,
 histograms, text, ...) are listed by kind; the hparams plugin's own tags are config, not data,
-and are skipped. ``hparams.yaml`` beside the events (Lightning's TensorBoardLogger) is the
-config, read by :mod:`.yaml_safe`.
+and are skipped, but the hyperparameters of its ``session_start_info`` join the config, after
+``hparams.yaml`` beside the events (Lightning's TensorBoardLogger, read by :mod:`.yaml_safe`).
 
 Cache: with the catalog's on-disk cache in effect (:mod:`runwise_core.cache`), each event
 file's decoded state is kept, so an unchanged file is not decoded again (a 20 MB file: 2 s
@@ -34,7 +34,7 @@ from ..errors import UnreadableLog
 from ..model import Run, Series
 from .base import RunRef
 from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id
-from .tb_event import decode_event, simple_scalar
+from .tb_event import decode_event, session_hparams, simple_scalar
 from .tfrecord import read_records
 from .yaml_safe import load_yaml_mapping
 
@@ -43,7 +43,7 @@ _EVENTS = re.compile(r"events\.out\.tfevents\.(\d+)")
 _PLUGIN_KINDS = {"images": "image", "histograms": "histogram", "audio": "audio", "text": "text",
                  "pr_curves": "pr_curve", "mesh": "mesh", "graph": "graph"}
 _KEEP_BAD = 5
-CACHE_KIND = "tensorboard-events-1"
+CACHE_KIND = "tensorboard-events-2"
 
 
 def event_files(folder: Path, files: list[str]) -> list[Path]:
@@ -68,13 +68,20 @@ class _FileState:
         self.kinds: dict[str, str] = {}
         self.time_steps, self.times = array("q"), array("d")
         self.events = 0
+        self.hparams: dict = {}  # from the hparams plugin's session_start_info
         self.bad: list[str] = []  # notes on records that do not parse (the first few)
         self.n_bad = 0
         self.end_offset = 0
 
-    def add(self, tag: str, step: int, number: float | None, kind: str | None, plugin: str | None) -> None:
+    def add(self, tag: str, step: int, number: float | None, kind: str | None, plugin: str | None,
+            content: bytes | None = None) -> None:
         if plugin and tag not in self.plugins:
             self.plugins[tag] = plugin
+        if plugin == "hparams" and content:
+            try:
+                self.hparams.update(session_hparams(content) or {})
+            except (ValueError, IndexError, struct.error):
+                pass  # undecodable hparams data: the run keeps its points, loses a config
         if number is not None:
             if tag not in self.steps:
                 self.steps[tag], self.values[tag] = array("q"), array("d")
@@ -91,7 +98,7 @@ class _FileState:
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         tags = list(self.steps)
         meta = {"tags": tags, "plugins": self.plugins, "kinds": self.kinds, "events": self.events,
-                "bad": self.bad, "n_bad": self.n_bad}
+                "bad": self.bad, "n_bad": self.n_bad, "hparams": self.hparams}
         arrays = {"time_steps": np.frombuffer(self.time_steps, np.int64),
                   "times": np.frombuffer(self.times, np.float64)}
         for i, tag in enumerate(tags):
@@ -107,6 +114,7 @@ class _FileState:
             st.values[tag] = array("d", arrays[f"v{i}"].astype(np.float64).tobytes())
         st.plugins, st.kinds = dict(meta["plugins"]), dict(meta["kinds"])
         st.events, st.bad, st.n_bad = int(meta["events"]), list(meta["bad"]), int(meta["n_bad"])
+        st.hparams = dict(meta.get("hparams", {}))
         st.time_steps = array("q", arrays["time_steps"].astype(np.int64).tobytes())
         st.times = array("d", arrays["times"].astype(np.float64).tobytes())
         st.end_offset = end_offset
@@ -142,7 +150,7 @@ def _decode_from(path: Path, st: _FileState, notes: list[str]) -> bool:
             continue
         st.events += 1
         for v in ev.values:
-            st.add(v.tag, ev.step, v.number, v.kind, v.plugin)
+            st.add(v.tag, ev.step, v.number, v.kind, v.plugin, v.content)
     return grew
 
 
@@ -249,6 +257,9 @@ class TensorBoardSource:
             config, notes = load_yaml_mapping(hp)
             run.config = flatten(config)
             run.read_notes.extend(notes)
+        for st in states:  # hparams logged through the plugin (add_hparams, Keras' callback)
+            for key, value in flatten(st.hparams).items():
+                run.config.setdefault(key, value)
         return run
 
 
