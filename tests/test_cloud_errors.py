@@ -148,3 +148,35 @@ def test_importing_the_cloud_catalog_does_not_import_wandb() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False"
+
+
+QUIET_SCRIPT = """
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from cloud_fake import BAD_KEY, FakeWandb, standard_project
+from runwise_core.cloud_catalog import CloudCatalog
+from runwise_core.errors import RunwiseError
+with FakeWandb({"ent/proj": standard_project(time.time())}) as fake:
+    os.environ["WANDB_BASE_URL"] = fake.base_url
+    cat = CloudCatalog("ent/proj")
+    cat.runs(3)
+    cat.load(cat.select("long"), exact=True)
+    os.environ["WANDB_API_KEY"] = BAD_KEY
+    try:
+        CloudCatalog("ent/proj").refs()
+    except RunwiseError:
+        pass
+"""
+
+
+def test_the_cloud_path_prints_nothing_on_success_or_failure(tmp_path) -> None:
+    """An MCP server's stdout is the protocol: neither runwise nor wandb may write to it."""
+    tests = Path(__file__).resolve().parent
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("WANDB_")}
+    env.update(WANDB_API_KEY=GOOD_KEY, WANDB_DIR=str(tmp_path), WANDB_CACHE_DIR=str(tmp_path / "cache"),
+               WANDB_CONFIG_DIR=str(tmp_path / "config"), NETRC=str(tmp_path / "none"),
+               HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="127.0.0.1",
+               PYTHONPATH=str(tests.parent))
+    out = subprocess.run([sys.executable, "-c", QUIET_SCRIPT, str(tests)], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "", "")
