@@ -83,10 +83,11 @@ def generate_wandb(root: Path, run_id: str, steps: int) -> Path:
 def generate_jsonl(root: Path, steps: int) -> Path:
     """The same rows as a legacy W&B folder with ``wandb-history.jsonl`` (kept if present)."""
     folder = root / "wandb" / "run-20200101_000000-scalejsonl"
-    history = folder / "wandb-history.jsonl"
+    files = folder / "files"  # where wandb 0.9 put them, and where runwise 0.4.0 looks
+    history = files / "wandb-history.jsonl"
     if (folder / ".complete").exists():
         return folder
-    folder.mkdir(parents=True, exist_ok=True)
+    files.mkdir(parents=True, exist_ok=True)
     start = 1_577_836_800.0
     with open(history, "w") as f:
         for i in range(steps):
@@ -94,11 +95,11 @@ def generate_jsonl(root: Path, steps: int) -> Path:
             r.update({"_step": i, "_runtime": round(i * 0.01, 3), "_timestamp": start + i * 0.01})
             f.write(json.dumps(r) + "\n")  # json.dumps writes NaN / Infinity, as wandb 0.9 did
     last = row(steps - 1)
-    (folder / "wandb-summary.json").write_text(json.dumps({**last, "_step": steps - 1}))
-    (folder / "wandb-metadata.json").write_text(json.dumps({
+    (files / "wandb-summary.json").write_text(json.dumps({**last, "_step": steps - 1}))
+    (files / "wandb-metadata.json").write_text(json.dumps({
         "name": f"scale-jsonl-{steps}", "project": "runwise-scale", "state": "finished", "exitcode": 0,
         "startedAt": "2020-01-01T00:00:00", "heartbeatAt": "2020-01-03T00:00:00"}))
-    (folder / "config.yaml").write_text(f"max_steps:\n  value: {steps}\nlr:\n  value: 0.0003\n")
+    (files / "config.yaml").write_text(f"max_steps:\n  value: {steps}\nlr:\n  value: 0.0003\n")
     (folder / ".complete").write_text("ok\n")
     return folder
 

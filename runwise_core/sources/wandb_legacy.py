@@ -31,6 +31,7 @@ EVENTS = "wandb-events.jsonl"
 _INTERNAL = frozenset({"_step", "_timestamp", "_runtime", "_wandb"})
 #: The cache entry kind of a decoded ``wandb-history.jsonl`` (bump when the reading changes).
 CACHE_KIND = "wandb-history-jsonl-1"
+READ_CHUNK = 4 << 20
 
 
 def legacy_file(folder: Path, name: str) -> Path:
@@ -103,12 +104,15 @@ def _read_history(path: Path, seg: Segment) -> float | None:
             raise UnreadableLog(f"{path}: cannot open ({e.strerror or e})") from e
         with f:
             f.seek(history.end_offset)
-            for raw in f:
-                if not raw.endswith(b"\n"):
-                    tail = raw
+            rest = b""
+            while True:
+                chunk = f.read(READ_CHUNK)
+                if not chunk:
                     break
-                history.line(raw)
-                history.end_offset += len(raw)
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()  # the part after the last newline: not a complete line yet
+                history.lines(lines)
+            tail = rest
         if cache is not None and facts is not None:
             meta, arrays = history.state()
             cache.put(CACHE_KIND, path, facts, history.end_offset, meta, arrays)
@@ -178,6 +182,94 @@ class _History:
                     self._add(sub, step, leaf)
             else:
                 self._add(key, step, value)
+
+    def lines(self, lines: list[bytes]) -> None:
+        """Complete lines (newlines stripped), as :meth:`line` would take them one by one.
+
+        The fast path parses the lines as one JSON array and the rows as columns, grouped by
+        their key sets; anything it does not cover (a bad line, a nested dict, a value that
+        is not a number) sends the lines to :meth:`line`, which is the definition.
+        """
+        if not self._batch(lines):
+            for raw in lines:
+                self.line(raw + b"\n")
+                self.end_offset += len(raw) + 1
+
+    def _batch(self, lines: list[bytes]) -> bool:
+        if not lines:
+            return True
+        full = [raw for raw in lines if raw.strip()]
+        try:
+            # A string cannot run from one line into the next (JSON refuses raw control
+            # characters in strings), so each line gives at least one element; equal counts
+            # mean exactly one each.
+            rows = json.loads(b"[" + b",\n".join(full) + b"]") if full else []
+        except ValueError:
+            return False
+        if len(rows) != len(full) or (rows and set(map(type, rows)) != {dict}):
+            return False
+        base = self.rows
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, keys in enumerate(map(tuple, rows)):
+            groups.setdefault(keys, []).append(i)
+        n = len(rows)
+        steps = np.arange(base, base + n, dtype=np.int64)  # a row without _step: its row number
+        points: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        first_seen: dict[str, tuple[int, int]] = {}
+        stamp_rows: list[np.ndarray] = []
+        stamp_vals: list[np.ndarray] = []
+        runtime_at, runtime = -1, None
+        for keys, idx in groups.items():
+            at = np.array(idx, dtype=np.int64)
+            cols = list(zip(*[tuple(rows[i].values()) for i in idx]))
+            for key, col in zip(keys, cols):
+                nums = _numbers(col)
+                if key == "_step":
+                    if nums is None or not (np.isfinite(nums).all() and (np.abs(nums) < 2.0**63).all()):
+                        return False
+                    steps[at] = nums.astype(np.int64) if nums.dtype.kind == "f" else nums
+                    continue
+                if key in ("_timestamp", "_runtime"):
+                    if nums is None:
+                        return False
+                    good = np.isfinite(nums)
+                    if key == "_timestamp":
+                        stamp_rows.append(at[good])
+                        stamp_vals.append(nums[good].astype(np.float64))
+                    elif good.any():
+                        last = int(np.flatnonzero(good)[-1])
+                        if at[last] > runtime_at:
+                            runtime_at, runtime = int(at[last]), float(nums[last])
+                    continue
+                if key in _INTERNAL:
+                    continue
+                if nums is None:
+                    return False  # text, media, nested dicts, booleans: the per-line path
+                points.setdefault(key, []).append((at, nums.astype(np.float64)))
+                where = (idx[0], keys.index(key))
+                if key not in first_seen or where < first_seen[key]:
+                    first_seen[key] = where
+        # All checks passed: commit.
+        self.rows += n
+        self.lineno += len(lines)
+        self.end_offset += sum(map(len, lines)) + len(lines)
+        self._built = None
+        if runtime_at >= 0:
+            self.last_runtime = runtime
+        if stamp_rows:
+            at = np.concatenate(stamp_rows)
+            order = np.argsort(at, kind="stable")
+            self.stamp_steps.frombytes(steps[at[order]].tobytes())
+            self.stamps.frombytes(np.concatenate(stamp_vals)[order].tobytes())
+        for key in sorted(points, key=first_seen.__getitem__):
+            parts = points[key]
+            at = np.concatenate([a for a, _ in parts])
+            vals = np.concatenate([v for _, v in parts])
+            if len(parts) > 1:
+                order = np.argsort(at, kind="stable")
+                at, vals = at[order], vals[order]
+            self.cols.extend(key, steps[at], vals)
+        return True
 
     def _add(self, key: str, step: int, value: Any) -> None:
         if isinstance(value, float) or (isinstance(value, int) and _finite_number(value)):
@@ -259,6 +351,26 @@ def _read_events(path: Path, seg: Segment) -> dict:
     if newest is not None:
         seg.last_activity = max(seg.last_activity or 0.0, newest)
     return cols.build()
+
+
+def _numbers(col: tuple) -> np.ndarray | None:
+    """A column of JSON values as numbers, when every one is a float or an int that a
+    float64 holds (what ``_add`` takes as a point); None otherwise."""
+    types = set(map(type, col))
+    if not types <= {float, int}:
+        return None
+    if types == {int}:
+        try:
+            return np.array(col, dtype=np.int64)
+        except OverflowError:
+            pass
+    try:
+        out = np.array(col, dtype=np.float64)
+    except OverflowError:
+        return None
+    if int in types and not np.isfinite(out[[type(v) is int for v in col]]).all():
+        return None  # an int too large for a float64 is not a point
+    return out
 
 
 def _finite_number(value: Any) -> bool:
