@@ -14,6 +14,7 @@ import re
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,6 +24,7 @@ from runwise_core.errors import RunwiseError, UsageError
 from runwise_core.model import Run, RunState
 from runwise_core.render import FORMATS, render
 from runwise_core.settings import Settings, load_settings
+from runwise_core.sources.base import RunRef
 
 PROG = "runwise"
 
@@ -254,6 +256,18 @@ def _catalog(args: argparse.Namespace) -> Catalog:
     return Catalog([path])
 
 
+def _load_all(cat: Catalog, refs: Sequence[RunRef]) -> tuple[list[Run], tuple[str, ...]]:
+    """Load ``refs``; a run that cannot be read is reported, not allowed to hide the others."""
+    runs: list[Run] = []
+    skipped: list[str] = []
+    for ref in refs:
+        try:
+            runs.append(cat.load(ref))
+        except RunwiseError as err:
+            skipped.append(f"{ref.id}: {err}")
+    return runs, tuple(skipped)
+
+
 def _one(cat: Catalog, selector: str) -> Run:
     return cat.load(cat.select(selector))
 
@@ -281,8 +295,8 @@ def compute(args: argparse.Namespace, settings: Settings) -> Any:
     if cmd == "local":
         if args.file is None:
             cat = _catalog(args)
-            runs = [cat.load(r) for r in cat.refs() if r.source == "metric-log"]
-            return views.list_view(runs, settings=settings)
+            runs, skipped = _load_all(cat, [r for r in cat.refs() if r.source == "metric-log"])
+            return replace(views.list_view(runs, settings=settings), skipped=skipped)
         run = _local_run(args.file)
         what = args.what
         if what == "keys":
@@ -297,11 +311,11 @@ def compute(args: argparse.Namespace, settings: Settings) -> Any:
     cat = _catalog(args)
     if cmd == "list":
         state = RunState(args.state) if args.state else None
-        runs = cat.runs() if state else cat.runs(args.limit)
+        refs = cat.refs() if state else cat.refs()[: args.limit]
+        runs, skipped = _load_all(cat, refs)
         result = views.list_view(runs, args.limit, state, settings=settings)
-        if state is None and len(cat.refs()) > result.total:
-            result = views.RunList(result.rows, len(cat.refs()))
-        return result
+        total = len(cat.refs()) if state is None else result.total
+        return replace(result, total=max(total, result.total), skipped=skipped)
     if cmd in ("latest", "run"):
         run = _one(cat, "latest" if cmd == "latest" else args.run)
         return views.run_view(run, keys, anomalies=not args.no_anomalies, settings=settings)
@@ -326,9 +340,10 @@ def compute(args: argparse.Namespace, settings: Settings) -> Any:
     if cmd == "config":
         return views.config_view(_one(cat, args.run), args.filter)
     if cmd == "best":
-        return views.best_view(cat.runs(), args.metric, args.higher, args.limit)
+        return views.best_view(_load_all(cat, cat.refs())[0], args.metric, args.higher, args.limit)
     if cmd == "find":
-        return views.find_view(cat.runs(), args.text, args.limit, settings=settings)
+        runs, skipped = _load_all(cat, cat.refs())
+        return replace(views.find_view(runs, args.text, args.limit, settings=settings), skipped=skipped)
     raise UsageError(f"unknown command {cmd!r}")  # pragma: no cover - argparse rejects it first
 
 

@@ -16,7 +16,8 @@ from runwise.cli import EXAMPLES, build_parser, main, parse_range, parse_run_at,
 from runwise_core.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
-EX = str(ROOT / "examples")
+EXAMPLES_DIR = ROOT / "examples"
+EX = str(EXAMPLES_DIR)
 REALDATA = ROOT.parent / "shared" / "realdata"
 
 
@@ -262,3 +263,18 @@ def test_python_dash_m_runwise_works():
     proc = subprocess.run([sys.executable, "-m", "runwise", "list", "--dir", EX, "-n", "1"], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0 and "healthy-baseline" in proc.stdout
+
+
+def test_an_unreadable_run_is_reported_and_does_not_hide_the_others(capsys, tmp_path):
+    import shutil
+
+    bad = tmp_path / "wandb" / "run-20240101_000000-bad00001"
+    bad.mkdir(parents=True)
+    (bad / "run-bad00001.wandb").write_bytes(b"not a wandb log at all" * 10)
+    healthy = next((EXAMPLES_DIR / "wandb").glob("offline-run-*-y46m28q0"))
+    shutil.copytree(healthy, tmp_path / "wandb" / healthy.name)
+    out = ok(capsys, "list", "--dir", str(tmp_path))
+    assert "healthy-baseline" in out
+    assert out.splitlines()[-1].startswith("unreadable: bad00001: ")
+    code, _, err = run(capsys, "run", "bad00001", "--dir", str(tmp_path))
+    assert code == 1 and "Traceback" not in err and "bad00001" in err

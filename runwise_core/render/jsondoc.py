@@ -60,6 +60,8 @@ def runs_dict(r: RunList) -> dict[str, Any]:
          "sparkline": sparkline(x.shape), "group": x.group, "tags": list(x.tags)}
         for x in r.rows
     ]
+    if r.skipped:
+        out["unreadable"] = list(r.skipped)
     return out
 
 

@@ -39,10 +39,11 @@ def layout_run_list(r: RunList) -> Doc:
         title = f"{_runs(r.total)} match {r.query!r}" + (f", showing {len(r.rows)}" if r.total > len(r.rows) else "")
     else:
         title = f"{_runs(r.total)}, newest first" + (f", showing {len(r.rows)}" if r.total > len(r.rows) else "")
+    skipped = tuple(Line(f"unreadable: {msg}") for msg in r.skipped)
     if not r.rows:
         hint = "no run's id, name, group, tags or notes contain it" if r.query is not None else (
             "no runs found; point --dir (or RUNWISE_DIR) at a folder holding wandb/ or logs")
-        return Doc((Heading(title), Line(hint)))
+        return Doc((Heading(title), Line(hint)) + skipped)
     keys = {row.metric for row in r.rows}
     same_key = len(keys) == 1 and None not in keys
     metric_header = next(iter(keys)) if same_key else "metric"
@@ -53,7 +54,7 @@ def layout_run_list(r: RunList) -> Doc:
         value = num(row.final) if same_key else (f"{row.metric}={num(row.final)}" if row.metric else "-")
         trend = trend_cell(_shape(row.shape, LIST_SPARK), row.trend.arrow) if row.trend else ""
         rows.append((row.id, row.state.value, step(row.last_step), value, trend, name(row.name)))
-    return Doc((Table(header, tuple(rows), "llrrll", "runs", "use -n N"),))
+    return Doc((Table(header, tuple(rows), "llrrll", "runs", "use -n N"),) + skipped)
 
 
 def _status_line(s: RunSummary) -> str:

@@ -32,11 +32,13 @@ class RunRow:
 
 @dataclass(frozen=True)
 class RunList:
-    """Runs newest first. ``total`` counts the runs before ``limit``; ``query`` is set for find."""
+    """Runs newest first. ``total`` counts the runs before ``limit``; ``query`` is set for find;
+    ``skipped`` holds one message per run that could not be read (the front end loads runs)."""
 
     rows: tuple[RunRow, ...]
     total: int
     query: str | None = None
+    skipped: tuple[str, ...] = ()
 
 
 def run_row(run: Run, now: float | None = None, settings: Settings | None = None) -> RunRow:
