@@ -271,7 +271,7 @@ def test_an_unreadable_run_is_reported_and_does_not_hide_the_others(capsys, tmp_
     bad = tmp_path / "wandb" / "run-20240101_000000-bad00001"
     bad.mkdir(parents=True)
     (bad / "run-bad00001.wandb").write_bytes(b"not a wandb log at all" * 10)
-    healthy = next((EXAMPLES_DIR / "wandb").glob("offline-run-*-y46m28q0"))
+    healthy = sorted((EXAMPLES_DIR / "wandb").glob("offline-run-*"))[-1]  # written last: healthy-baseline
     shutil.copytree(healthy, tmp_path / "wandb" / healthy.name)
     out = ok(capsys, "list", "--dir", str(tmp_path))
     assert "healthy-baseline" in out
