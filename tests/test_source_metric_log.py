@@ -341,3 +341,16 @@ def test_parts_of_one_file_are_parsed_once_and_returned_fresh(tmp_path: Path, mo
         fh.write(json.dumps({"step": 2, "loss": 0.5}) + "\n")
     assert source.load(two).metrics["loss"].steps.tolist() == [0, 1, 2]
     assert len(calls) == 2
+
+
+def test_a_keras_csv_logger_training_log_is_a_csv_run(tmp_path: Path) -> None:
+    # Keras' CSVLogger('training.log'): epoch first, then the sorted metric names
+    (tmp_path / "training.log").write_text(
+        "epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,1.2,0.55,1.1\n1,0.7,0.8,0.6,0.9\n")
+    (tmp_path / "notes.log").write_text("epoch,comment\nfirst try,ok\n")  # no number in the step column
+    (tmp_path / "app.log").write_text("2024-01-01 INFO step=3 loss=0.5\n")
+    (ref,) = scan(tmp_path)
+    assert ref.paths[0].name == "training.log"
+    (run,) = load_file(tmp_path / "training.log")
+    assert run.source == "csv"
+    assert run.metrics["val_loss"].steps.tolist() == [0, 1] and run.metrics["val_loss"].values.tolist() == [1.1, 0.9]

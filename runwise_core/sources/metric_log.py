@@ -1,5 +1,6 @@
 """Plain metric logs: JSON lines (``*.jsonl``, and ``*.txt``/``*.log`` files of JSON objects,
-like DETR's ``output/log.txt``) and CSV (``*.csv``).
+like DETR's ``output/log.txt``) and CSV (``*.csv``, and ``*.log``/``*.txt`` files of CSV with
+a step column, like Keras' ``CSVLogger('training.log')``).
 
 Contract:
 
@@ -59,19 +60,40 @@ def _looks_like_metrics(keys: list[str]) -> bool:
     return any(_METRIC_WORD.search(k) for k in keys)
 
 
-def _first_line(path: Path) -> str | None:
-    """The first non-blank line (at most 1 MiB of it), or None when unreadable."""
+def _first_lines(path: Path, n: int = 1) -> list[str]:
+    """The first ``n`` non-blank lines (at most 1 MiB of each; fewer when the file is short
+    or unreadable)."""
+    out: list[str] = []
     try:
         with open(path, "rb") as fh:
-            for _ in range(20):
+            for _ in range(20 + n):
                 raw = fh.readline(_PEEK_BYTES)
                 if not raw:
-                    return None
+                    break
                 if raw.strip():
-                    return raw.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+                    out.append(raw.decode("utf-8", errors="replace").lstrip("\ufeff").strip())
+                    if len(out) == n:
+                        break
     except OSError:
-        return None
-    return None
+        return []
+    return out
+
+
+def _first_line(path: Path) -> str | None:
+    lines = _first_lines(path)
+    return lines[0] if lines else None
+
+
+def _csv_cells(line: str) -> list[str]:
+    return [c.strip().strip('"') for c in line.split(",")]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def sniff(path: Path) -> str | None:
@@ -88,9 +110,17 @@ def sniff(path: Path) -> str | None:
             return None
         numeric = any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in obj.values())
         return "jsonl" if numeric and _looks_like_metrics([str(k) for k in obj]) else None
+    header = _csv_cells(line)
     if path.suffix.lower() in CSV_SUFFIXES:
-        header = [c.strip().strip('"') for c in line.split(",")]
         return "csv" if len(header) >= 2 and _looks_like_metrics(header) else None
+    # a .log/.txt that is CSV (Keras' CSVLogger writes training.log): a header naming a step
+    # column, then a row of as many cells with a number in the step column
+    if len(header) >= 2 and {h.lower() for h in header} & set(STEP_KEYS):
+        lines = _first_lines(path, 2)
+        row = _csv_cells(lines[1]) if len(lines) == 2 else []
+        step_col = next(i for i, h in enumerate(header) if h.lower() in STEP_KEYS)
+        if len(row) == len(header) and _is_number(row[step_col]):
+            return "csv"
     return None
 
 
@@ -143,13 +173,19 @@ def _read(path: Path, kind: str) -> tuple[RowTable, list[str]]:
     if table.n_rows == 0 and damage.count:
         raise UnreadableLog(f"{path} holds no readable {kind} rows "
                             f"({'; '.join(damage.notes(path.name)[:2])})")
+    if kind == "csv" and path.suffix.lower() not in CSV_SUFFIXES and table.n_rows and not table.keys():
+        # a .log/.txt guessed to be CSV that holds no number at all is plain text
+        raise UnreadableLog(f"{path} is not a metric log: neither JSON lines nor CSV with numbers")
     return table, damage.notes(path.name)
 
 
 def _kind_for(path: Path) -> str:
-    if path.suffix.lower() in CSV_SUFFIXES:
+    """``.csv`` is CSV and ``.jsonl``/``.ndjson`` JSON lines; anything else (``.log``,
+    ``.txt``, no suffix) is JSON lines when its first line is an object, else CSV."""
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
         return "csv"
-    if path.suffix.lower() in JSON_SUFFIXES:
+    if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
     line = _first_line(path) or ""
     return "jsonl" if line.startswith("{") else "csv"
