@@ -21,6 +21,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: Fixed W&B ids (random-looking, as W&B makes them), so a rewrite keeps the ids that the
+#: skill, the docs and the tests show.
+RUN_IDS = {"healthy": "y46m28q0", "spiky": "lrh7m672", "overfit": "pmuilxwi", "crashed": "iu9n9v4z"}
 OUT = HERE / "wandb"
 STEPS = 2000
 
@@ -46,6 +49,7 @@ def write_run(kind: str) -> None:
         "total_steps": STEPS, "seed": 1, "dropout": 0.1 if kind != "overfit" else 0.0,
     }
     run = wandb.init(project="runwise-examples", name=f"{kind}-baseline" if kind == "healthy" else kind,
+                     id=RUN_IDS[kind],
                      dir=str(HERE), config=config, tags=[kind, "example"], group="examples",
                      notes=f"example run: {kind}", mode="offline")
     total = 300 if kind == "crashed" else STEPS
