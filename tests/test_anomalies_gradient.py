@@ -60,3 +60,18 @@ def test_bursts_warmup_and_heavy_tailed_squared_norms_are_not_explosions() -> No
     assert grads("grad_norm", bursty) == []
     assert grads("grad_norm", warm) == []
     assert grads("grad_norm_square", squared) == []
+
+
+def test_explosion_through_scattered_zeros_in_a_short_series_is_found() -> None:
+    y = lognormal(60, 7) * 1.5
+    y[40:] *= 80
+    y[[43, 47, 52]] = 0.0  # GRPO-style exact zeros inside the exploded stretch
+    found = grads("grad_norm", y)
+    assert [(a.step, a.message.split(" ")[1]) for a in found] == [(40, "exploded")]
+
+
+def test_one_step_burst_in_a_short_series_is_not_its_own_yardstick() -> None:
+    y = lognormal(60, 8)
+    y[30] *= 300
+    found = grads("grad_norm", y)
+    assert [(a.step, a.message.split(" ")[1]) for a in found] == [(30, "jumped")]

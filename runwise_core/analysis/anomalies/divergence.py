@@ -29,7 +29,7 @@ def detect_divergence(key: str, series: Series, t: Thresholds, higher_better: bo
     if len(s) < MIN_POINTS:
         return []
     y = oriented(s.values, higher_better)
-    if abs(float(np.median(y))) <= 3.0 * noise_sigma(y):
+    if float(np.median(np.abs(y))) <= 3.0 * noise_sigma(y):
         return []  # hovers around zero (a GRPO/PPO surrogate loss): no level to blow up from
     b = blocks_for(s.steps, y, 200)
     med = b.med

@@ -2,7 +2,7 @@
 
 Gradient norms are positive and multiplicative, so levels are block medians and ratios.
 
-* **Exploding**: two blocks in a row (of about 1% of the run each) whose medians are
+* **Exploding**: two blocks in a row (of about 1% of the run each, 6 points at least) whose medians are
   ``grad_explode_factor`` times the running level (the median of the blocks before, over
   about a tenth of the run): the norm itself moved up, not one noisy point. Isolated points
   that high count only while they are rare and stand out of the norm's own tail (2.5 times
@@ -63,9 +63,18 @@ def _explode(key: str, s: Series, y: np.ndarray, factor: float) -> list[Anomaly]
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio_b = b.med / ref
     ratio_b = np.where(np.isfinite(ref) & (ref > 0), ratio_b, 0.0)  # a zero level has no ratio
-    over = ratio_b >= factor
-    # sustained: this block and the next are both over (a lone hot block is a burst, judged below)
-    hot = np.flatnonzero(over & np.append(over[1:], over[-1:]))
+    # sustained: over at least 2 blocks and 6 points from here, the median block is over
+    # factor x the level from before them (a scattered exact zero does not break it; a
+    # shorter excursion is a burst, judged below)
+    need = max(2, int(np.ceil(6 / b.size)))
+    if nb >= need:
+        ahead = np.median(np.lib.stride_tricks.sliding_window_view(b.med, need), axis=1)
+        first = b.med[: ahead.size]
+        base = ref[: ahead.size]
+        ok = np.isfinite(base) & (base > 0)
+        hot = np.flatnonzero(ok & (np.minimum(ahead, first) >= factor * np.where(ok, base, np.inf)))
+    else:
+        hot = np.zeros(0, dtype=np.int64)
     if hot.size:
         k = int(hot[0])
         lo = int(b.first_index[k])
@@ -86,7 +95,10 @@ def _explode(key: str, s: Series, y: np.ndarray, factor: float) -> list[Anomaly]
     r = np.zeros(y.size)
     r[valid] = y[valid] / ref_pt[valid]
     logs = np.log(r[valid])
-    bar = max(factor, float(np.exp(TAIL_FACTOR * max(0.0, float(np.percentile(logs, 99))))))
+    # the 99th percentile of all but the 3 highest points: a burst (1-3 steps) being judged
+    # must not set its own bar, which it would in a short series
+    rest = np.partition(logs, logs.size - 3)[: logs.size - 3] if logs.size > 10 else logs
+    bar = max(factor, float(np.exp(TAIL_FACTOR * max(0.0, float(np.percentile(rest, 99))))))
     pts = np.flatnonzero(r >= bar)
     if pts.size == 0 or pts.size > MAX_POINT_RATE * y.size + 2:
         return []

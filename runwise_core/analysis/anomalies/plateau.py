@@ -18,7 +18,7 @@ Both rules work on block medians (exact aggregates of every point), turned so lo
   while heading lower does. A natural bound is not a stall: a non-negative loss flat under
   2% of its start, or an accuracy flat at 98% or more.
 
-A metric that hovers around zero (|median| within 3 noise sigmas, e.g. a GRPO surrogate loss)
+A metric that hovers around zero (median |value| within 3 noise sigmas, e.g. a GRPO surrogate loss)
 carries no progress signal and is never judged.
 """
 
@@ -53,7 +53,7 @@ def detect_plateau(key: str, series: Series, t: Thresholds, higher_better: bool 
         return []
     y = oriented(s.values, higher_better)
     noise = noise_sigma(y)
-    if abs(float(np.median(y))) <= 3.0 * noise:
+    if float(np.median(np.abs(y))) <= 3.0 * noise:
         return []
     sign = -1.0 if higher_better else 1.0
     third = n // 3
