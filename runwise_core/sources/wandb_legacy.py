@@ -13,6 +13,7 @@ import json
 import math
 from array import array
 from datetime import datetime, timezone
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from ..cache import current as current_cache
 from ..errors import UnreadableLog
 from ..model import Series
 from .columns import ColumnBuilder, flatten, kind_of
-from .wandb_files import read_config_yaml, read_json_object, read_output_log, read_summary_json
+from .wandb_files import read_config_yaml, read_json_object, read_output_log, read_summary_json, regular_file
 from .wandb_segment import CONSOLE_TAIL_LINES, Segment
 
 HISTORY = "wandb-history.jsonl"
@@ -83,6 +84,8 @@ def _read_history(path: Path, seg: Segment) -> float | None:
     complete lines only: a last line without its newline (a writer mid-line) is read afresh
     each time, as an uncached read would.
     """
+    if not regular_file(path, seg.read_notes):  # missing; or a pipe (blocks) or a device (never ends)
+        return None
     cache = current_cache()
     facts = entry = None
     if cache is not None:
@@ -221,7 +224,11 @@ class _History:
         runtime_at, runtime = -1, None
         for keys, idx in groups.items():
             at = np.array(idx, dtype=np.int64)
-            cols = list(zip(*[tuple(rows[i].values()) for i in idx]))
+            picked = rows if len(idx) == n else [rows[i] for i in idx]
+            if len(keys) > 1:
+                cols = list(zip(*map(itemgetter(*keys), picked)))
+            else:  # itemgetter of one key gives the value itself, not a 1-tuple
+                cols = [tuple(map(itemgetter(keys[0]), picked))] if keys else []
             for key, col in zip(keys, cols):
                 nums = _numbers(col)
                 if key == "_step":
@@ -327,6 +334,8 @@ class _History:
 def _read_events(path: Path, seg: Segment) -> dict:
     cols = ColumnBuilder()
     newest: float | None = None
+    if not regular_file(path, seg.read_notes):
+        return {}
     try:
         f = open(path, "rb")
     except OSError:
