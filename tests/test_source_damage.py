@@ -101,3 +101,14 @@ def test_flipped_and_cut_event_files(tmp_path: Path, tb_bytes: bytes, pos: int, 
     data[pos % len(data)] ^= flip
     (tmp_path / "events.out.tfevents.1.host.1.0").write_bytes(bytes(data[:max(1, cut % (len(data) + 1))]))
     _load_all(tensorboard.SOURCE, tmp_path)
+
+
+def test_absurdly_deep_json_is_damage_not_a_crash(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    p = tmp_path / "m.jsonl"
+    p.write_text('{"step": 1, "loss": 0.5}\n{"step": 2, "x": ' + deep + "}\n")
+    (run,) = metric_log.load_file(p)
+    assert run.metrics["loss"].steps.tolist() == [1]
+    assert run.read_notes == ["m.jsonl line 2: invalid JSON (RecursionError); skipped"]
+    (tmp_path / "trainer_state.json").write_text('{"global_step": 3, "log_history": [' + deep + "]}")
+    _load_all(hf_trainer.SOURCE, tmp_path)

@@ -80,7 +80,7 @@ def _salvage(text: str, notes: list[str], path: Path) -> dict[str, Any]:
             break
         try:
             obj, pos = decoder.raw_decode(text, pos)
-        except ValueError:
+        except (ValueError, RecursionError):
             notes.append(f"{STATE} is damaged at byte {pos}; read the {len(entries)} log entries before it")
             break
         entries.append(obj)
@@ -101,7 +101,7 @@ def read_state(path: Path, notes: list[str]) -> dict[str, Any]:
     text = raw.decode("utf-8", errors="replace")
     try:
         state = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _salvage(text, notes, path)
     if not isinstance(state, dict):
         raise UnreadableLog(f"{path} is a JSON {type(state).__name__}, not a trainer state")
@@ -138,7 +138,7 @@ def _add_results(run: Run, folder: Path) -> None:
             continue
         try:
             data = json.loads(path.read_bytes())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             run.read_notes.append(f"{name}: not readable JSON; skipped")
             continue
         if isinstance(data, dict):

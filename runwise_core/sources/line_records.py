@@ -87,8 +87,9 @@ def _json_line(text: str, number: int, ended: bool, table: RowTable, damage: Dam
         return
     try:
         obj = json.loads(text)
-    except ValueError as exc:
-        damage.skip(number, f"invalid JSON ({exc.msg})" if ended else "partial last line")
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+        reason = getattr(exc, "msg", type(exc).__name__)
+        damage.skip(number, f"invalid JSON ({reason})" if ended else "partial last line")
         return
     if not isinstance(obj, dict):
         damage.skip(number, f"a JSON {type(obj).__name__}, not an object")

@@ -64,7 +64,7 @@ def _first_json_keys(fh) -> list[str] | None:
             return None
         try:
             obj = json.loads(raw.decode("utf-8").lstrip("\ufeff"))
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(obj, dict):
             return [str(k) for k, v in obj.items()

@@ -104,7 +104,7 @@ def sniff(path: Path) -> str | None:
     if line.startswith("{"):
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             return None
         if not isinstance(obj, dict):
             return None
@@ -207,7 +207,8 @@ def _runs(path: Path, kind: str, run_id: str, name: str) -> list[Run]:
         rid, rname = (run_id, name) if len(parts) == 1 else (f"{run_id}#{k}", f"{name}#{k}")
         run = exitless_run(rid, rname, kind, path, [path])
         run.metrics = table.series(steps, part.lo, part.hi)
-        run.metrics.pop(step_key, None)  # the axis, not a metric
+        if step_key is not None:
+            run.metrics.pop(step_key, None)  # the axis, not a metric
         run.non_scalar = dict(non_scalar)
         run.rows = part.hi - part.lo
         if run.rows:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -78,9 +79,10 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
             raise ValueError("varint too long")
 
 
-def _fields(buf: bytes):
+def _fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
     """(field number, wire type, value) of each field; value is an int or a bytes slice."""
     pos, end = 0, len(buf)
+    value: Any
     while pos < end:
         key, pos = _varint(buf, pos)
         field, wt = key >> 3, key & 7
@@ -241,7 +243,6 @@ def _value(buf: bytes) -> Value:
     number: float | None = None
     kind: str | None = None
     plugin: str | None = None
-    content: bytes | None = None  # the plugin's data, kept for the hparams plugin
     content: bytes | None = None
     tensor: bytes | None = None
     pos, end = 0, len(buf)
@@ -262,6 +263,7 @@ def _value(buf: bytes) -> Value:
             pos += 4
         else:
             field, wt = key >> 3, key & 7
+            value: Any
             if wt == 2:
                 n, pos = _varint(buf, pos)
                 value, pos = buf[pos:pos + n], pos + n

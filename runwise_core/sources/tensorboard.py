@@ -186,8 +186,8 @@ def _merge(states: list[_FileState], run: Run) -> None:
     """The run's metrics, non-scalar kinds, rows and times from its files, oldest first."""
     plugins: dict[str, str] = {}
     for st in states:
-        for tag, plugin in st.plugins.items():
-            plugins.setdefault(tag, plugin)
+        for tag, name in st.plugins.items():
+            plugins.setdefault(tag, name)
     steps: dict[str, list[np.ndarray]] = {}
     values: dict[str, list[np.ndarray]] = {}
     kinds: dict[str, str] = {}
