@@ -16,11 +16,20 @@ import re
 _PIECES = re.compile(
     r"(?P<word>[A-Za-z]+)"
     r"|(?P<digits>\d+)"
+    r"|(?P<other> ?[^\x00-\x7f])"
     r"|(?P<space>[ \t]+)"
     r"|(?P<newline>\n+)"
     r"|(?P<ascii>[!-/:-@\[-`{-~])"
-    r"|(?P<other>[^\x00-\x7f])"
 )
+
+#: Measured costs of the non-ASCII characters runwise prints (alone / after a space);
+#: any other character is charged 3 / 4, the most a character costs in the ruler.
+_GLYPHS: dict[str, tuple[int, int]] = {
+    **{ch: (2, 2) for ch in "▁▂▃▅▆▇"},
+    **{ch: (1, 2) for ch in "▄█"},
+    **{ch: (2, 3) for ch in "↓↑"},
+    **{ch: (2, 2) for ch in "→×·–…—Δ≥"},
+}
 
 #: Words runwise prints often that are one token each in the ruler's vocabulary (checked by
 #: the test), so the estimate need not charge them as unknown words.
@@ -65,7 +74,9 @@ def estimate(text: str) -> int:
         elif kind == "ascii":
             total += 1
         else:
-            total += 2  # CJK, box drawing, sparkline blocks, arrows: up to 3 byte tokens
+            text = m.group()
+            alone, spaced = _GLYPHS.get(text[-1], (3, 4))
+            total += spaced if len(text) == 2 else alone
     # Characters no group matches (control characters) cost one each.
     matched = sum(m.end() - m.start() for m in _PIECES.finditer(text))
     total += len(text) - matched

@@ -108,3 +108,12 @@ def test_estimate_over_counts_hard_text(ruler):
     ]
     for text in samples:
         assert estimate(text) >= ruler(text)
+
+
+def test_measured_glyph_and_word_costs_hold_in_the_ruler(ruler):
+    from runwise_core.tokens import _GLYPHS, COMMON_WORDS
+
+    for ch, (alone, spaced) in _GLYPHS.items():
+        assert ruler(ch) <= alone and ruler(" " + ch) <= spaced, ch
+    for word in COMMON_WORDS:
+        assert ruler(word) == 1 and ruler(" " + word) == 1, word
