@@ -8,6 +8,7 @@ as a subprocess under a hang guard), never a value that is not in the pristine l
 from __future__ import annotations
 
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -51,12 +52,7 @@ def _fifo_tree(tmp_path: Path, place: str) -> None:
         (fifo.parent / "wandb-metadata.json").write_text("{}")
 
 
-LEGACY_FIFO = pytest.mark.xfail(strict=True, reason="the legacy W&B reader opens a named pipe "
-                                "wandb-history.jsonl and blocks (wandb_legacy.py is being rewritten; reported)")
-
-
-@pytest.mark.parametrize("place", [pytest.param(p, marks=LEGACY_FIFO) if "wandb-history" in p else p
-                                   for p in FIFO_PLACES])
+@pytest.mark.parametrize("place", FIFO_PLACES)
 def test_a_named_pipe_where_a_log_should_be_does_not_hang(tmp_path, place):
     """A FIFO blocks whoever opens it until a writer comes: no reader may open one."""
     _fifo_tree(tmp_path, place)
@@ -69,8 +65,6 @@ def test_a_named_pipe_where_a_log_should_be_does_not_hang(tmp_path, place):
         assert done.stderr.startswith("runwise: ") and done.stderr.count("\n") == 1, done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="runwise list/best/find stop at the first unreadable run "
-                   "(the MCP server skips it and names it); reported")
 def test_list_goes_on_past_an_unreadable_run(tmp_path):
     write_tree(tmp_path, {"good/metrics.jsonl": GOOD_LOG,
                           "wandb/offline-run-20240101_000000-new1/run-new1.wandb": b""})  # wandb.init just ran
@@ -223,3 +217,76 @@ def test_jsonl_rewritten_shorter_again_and_again_while_read(tmp_path):
     finally:
         stop.set()
         t.join()
+
+
+# -- side files that never end or block: /dev/zero links and named pipes ------------------------------
+
+#: Reads each tree given on the command line in one process, with a memory limit and an alarm
+#: per tree, and prints one JSON outcome per tree: ok, error (a RunwiseError), crash, hang.
+SIDE_DRIVER = """
+import json, resource, signal, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+from runwise_core import views
+from runwise_core.catalog import Catalog
+from runwise_core.errors import RunwiseError
+class Hang(BaseException):
+    pass
+def alarm(*_):
+    raise Hang()
+signal.signal(signal.SIGALRM, alarm)
+out = {}
+for tree in sys.argv[1:]:
+    signal.alarm(5)
+    try:
+        runs = Catalog([tree]).runs()
+        for run in runs:
+            views.run_view(run)
+        out[tree] = "ok %d" % len(runs)
+    except RunwiseError as e:
+        out[tree] = "error " + str(e)
+    except Hang:
+        out[tree] = "hang"
+    except BaseException as e:
+        out[tree] = "crash " + type(e).__name__
+    finally:
+        signal.alarm(0)
+print(json.dumps(out))
+"""
+
+MODERN_SIDE = ["files/output.log", "files/config.yaml", "files/wandb-summary.json", "files/wandb-metadata.json"]
+LEGACY_SIDE = ["wandb-history.jsonl", "wandb-events.jsonl", "config.yaml", "wandb-metadata.json",
+               "wandb-summary.json", "output.log"]
+
+
+def test_side_files_that_never_end_or_block_are_skipped(wandb_log, tmp_path):
+    """A run folder whose side file is a named pipe (blocks on open) or a link to /dev/zero
+    (never ends) is read without it: no hang, no MemoryError."""
+    folder, _log, _data, _full = wandb_log
+    import shutil
+
+    trees = {}
+    for n, side in enumerate(MODERN_SIDE):
+        for how in ("fifo", "zero"):
+            tree = tmp_path / f"modern-{n}-{how}"
+            shutil.copytree(folder, tree / folder.name)
+            trees[f"{side} {how}"] = (tree, tree / folder.name / side)
+    for n, side in enumerate(LEGACY_SIDE):
+        for how in ("fifo", "zero"):
+            tree = tmp_path / f"legacy-{n}-{how}"
+            run = tree / "wandb" / "run-20240101_000000-side1"
+            write_tree(run, {"wandb-history.jsonl": GOOD_LOG.replace(b'"step"', b'"_step"'),
+                             "wandb-metadata.json": b'{"state": "finished"}'})
+            trees[f"legacy {side} {how}"] = (tree, run / side)
+    for name, (tree, side) in trees.items():
+        side.parent.mkdir(parents=True, exist_ok=True)
+        side.unlink(missing_ok=True)
+        if name.endswith("fifo"):
+            os.mkfifo(side)
+        else:
+            side.symlink_to("/dev/zero")
+    done = subprocess.run([sys.executable, "-c", SIDE_DRIVER, *(str(t) for t, _ in trees.values())],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcome = json.loads(done.stdout)
+    got = {name: outcome[str(tree)] for name, (tree, _) in trees.items()}
+    assert got == {name: "ok 1" for name in trees}

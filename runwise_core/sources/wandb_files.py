@@ -7,6 +7,7 @@ for a damaged one: side files are never worth failing a run over.
 from __future__ import annotations
 
 import json
+import stat
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,26 @@ from .columns import flatten
 MAX_SIDE_FILE = 64 * 1024 * 1024  # a summary or config larger than this is not read
 
 
+def regular_file(path: Path, notes: list[str] | None) -> bool:
+    """Whether ``path`` may be read: False for a missing file, and (with a note) for a named
+    pipe or a device, whose read would block or never end (a link to /dev/zero)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # the read itself reports why it fails
+    if stat.S_ISREG(mode):
+        return True
+    if notes is not None:
+        notes.append(f"{path.name} is not a regular file (a pipe or a device); not read")
+    return False
+
+
 def read_json_object(path: Path, notes: list[str]) -> dict[str, Any] | None:
     """A JSON object file, or None (missing, too big, damaged: noted)."""
+    if not regular_file(path, notes):
+        return None
     try:
         if path.stat().st_size > MAX_SIDE_FILE:
             notes.append(f"{path.name} is over {MAX_SIDE_FILE >> 20} MiB; not read")
@@ -48,6 +67,8 @@ def read_summary_json(path: Path, notes: list[str]) -> dict[str, Any] | None:
 
 def read_config_yaml(path: Path, notes: list[str]) -> dict[str, Any]:
     """A W&B ``config.yaml`` (``key: {desc, value}``) as flat dotted keys, safely loaded."""
+    if not regular_file(path, notes):
+        return {}
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
@@ -81,6 +102,8 @@ def read_config_yaml(path: Path, notes: list[str]) -> dict[str, Any]:
 
 def read_output_log(path: Path, keep: int) -> list[str]:
     """The last ``keep`` lines of a console log, as a terminal shows them."""
+    if not regular_file(path, None):
+        return []
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             tail = deque((visible_line(line) for line in f), maxlen=keep)
