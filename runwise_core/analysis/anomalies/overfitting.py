@@ -5,16 +5,17 @@ by step: the training level at a step is the median of the training points withi
 validation interval of it. A finding needs all of:
 
 * at least three validation points after the best one, and the last ones (median of up to
-  three) worse than the best by ``overfit_min_rise_rel`` of the best level and by four
+  three) worse than the best by ``overfit_min_rise_rel`` of the best level and by five
   times the validation noise (the late point-to-point scatter, or the scatter around the
   post-best trend line if larger);
-* most validation points after the best worse than the best (a steady drift, not one
-  outlier), still drifting (a least-squares slope over them at least two standard errors
-  above zero; the best point itself is left out, being the luckiest), and the best clearly
-  better than the first point (a flat metric's best is
-  just its luckiest point; that is a plateau, not overfitting);
+* most validation points after the best worse than it (a steady drift, not one outlier),
+  and still drifting: a least-squares slope over them at least two standard errors above
+  zero (the best point itself is left out, being the luckiest);
+* the best clearly better than the first evals: a flat metric's best is just its luckiest
+  point, and that is a plateau, not overfitting;
 * the training metric improving over the same stretch, by ``overfit_train_min_drop_rel``
-  of its level: if training also gets worse, the gap did not open and this is not overfitting.
+  of its level: if training also gets worse, the gap did not open and this is not
+  overfitting.
 
 The finding's step is the step where validation was best.
 """
