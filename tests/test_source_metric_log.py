@@ -354,3 +354,20 @@ def test_a_keras_csv_logger_training_log_is_a_csv_run(tmp_path: Path) -> None:
     (run,) = load_file(tmp_path / "training.log")
     assert run.source == "csv"
     assert run.metrics["val_loss"].steps.tolist() == [0, 1] and run.metrics["val_loss"].values.tolist() == [1.1, 0.9]
+
+
+def test_a_log_opening_with_a_config_object_is_found(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "run.jsonl", [{"config": {"lr": 0.1}, "name": "exp"},
+                                         {"step": 1, "loss": 0.5}, {"step": 2, "loss": 0.25}])
+    (ref,) = scan(tmp_path)
+    run = SOURCE.load(ref)
+    assert run.metrics["loss"].steps.tolist() == [1, 2]
+    assert run.non_scalar == {"config": "dict", "name": "string"}
+
+
+def test_appended_runs_after_a_config_object_are_still_split(tmp_path: Path) -> None:
+    rows = [{"config": {"lr": 0.1}}] + [{"step": s, "loss": 1.0} for s in (0, 1, 0, 1, 2)]
+    write_jsonl(tmp_path / "run.jsonl", rows)
+    assert len(scan(tmp_path)) == 2
+    one, two = load_file(tmp_path / "run.jsonl")
+    assert (one.rows, two.rows) == (3, 3)  # the config row belongs to the first run

@@ -26,7 +26,7 @@ from ..cache import current as current_cache
 from ..errors import UnreadableLog
 from .row_table import DamageLog, RowTable, csv_cell_value
 
-CACHE_KINDS = {"jsonl": "rows-jsonl-1", "csv": "rows-csv-1"}
+CACHE_KINDS = {"jsonl": "rows-jsonl-2", "csv": "rows-csv-2"}
 
 
 @dataclass

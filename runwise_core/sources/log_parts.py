@@ -32,7 +32,8 @@ _NUMBER = rb"\s*:\s*(-?[0-9][0-9.eE+-]*)"
 
 def split_key(numeric_keys: list[str]) -> str | None:
     """The step column that splits runs: the preferred step name among the numeric keys of
-    the file's first row (matched case-insensitively, spelled as in the file)."""
+    the file's first row holding a number (matched case-insensitively, spelled as in the
+    file)."""
     by_lower = {k.lower(): k for k in reversed(numeric_keys)}
     for cand in STEP_KEYS:
         if cand in by_lower:
@@ -67,8 +68,9 @@ def _first_json_keys(fh) -> list[str] | None:
         except (ValueError, RecursionError):
             continue
         if isinstance(obj, dict):
-            return [str(k) for k, v in obj.items()
-                    if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            keys = [str(k) for k, v in obj.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            if keys:  # the first object holding a number, as RowTable.first_keys
+                return keys
     return None
 
 

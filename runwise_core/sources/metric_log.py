@@ -4,8 +4,9 @@ a step column, like Keras' ``CSVLogger('training.log')``).
 
 Contract:
 
-* Discovery claims a file by its name and its first line only: a JSON object (or CSV header)
-  that holds a number and names a step column or a metric-looking key (loss, acc, reward, ...).
+* Discovery claims a file by its name and its first lines only: a JSON object among the first
+  five (a log may open with a config object), or a CSV header, that holds a number and names
+  a step column or a metric-looking key (loss, acc, reward, ...).
   Dataset files of text, structured debug logs (``{"level":..,"msg":..}``), W&B's own files
   and Lightning's ``metrics.csv`` (see :mod:`.lightning_csv`) are left alone.
 * The step column is the first of ``step, _step, global_step, iteration, iter, epoch`` whose
@@ -48,6 +49,7 @@ _METRIC_WORD = re.compile(
     r"loss|acc|reward|return|score|metric|perplex|ppl|error|bleu|rouge|f1|(^|[_/.\s])lr($|[_/.\s])",
     re.IGNORECASE)
 _PEEK_BYTES = 1 << 20
+_SNIFF_LINES = 5
 _WANDB_MARKERS = ("wandb-metadata.json", "wandb-history.jsonl", "wandb-summary.json")
 
 
@@ -96,20 +98,26 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _metric_object(line: str) -> bool:
+    """A JSON object holding a number under a step or metric-looking key set."""
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        return False
+    if not isinstance(obj, dict):
+        return False
+    numeric = any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in obj.values())
+    return numeric and _looks_like_metrics([str(k) for k in obj])
+
+
 def sniff(path: Path) -> str | None:
     """``"jsonl"`` or ``"csv"`` when ``path``'s first line looks like a metric log, else None."""
     line = _first_line(path)
     if line is None:
         return None
     if line.startswith("{"):
-        try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            return None
-        if not isinstance(obj, dict):
-            return None
-        numeric = any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in obj.values())
-        return "jsonl" if numeric and _looks_like_metrics([str(k) for k in obj]) else None
+        # the first few lines: a log may open with a config or header object
+        return "jsonl" if any(_metric_object(text) for text in _first_lines(path, _SNIFF_LINES)) else None
     header = _csv_cells(line)
     if path.suffix.lower() in CSV_SUFFIXES:
         return "csv" if len(header) >= 2 and _looks_like_metrics(header) else None

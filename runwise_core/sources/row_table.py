@@ -114,7 +114,8 @@ class RowTable:
         self._values: dict[str, array] = {}
         self._kinds: dict[str, str] = {}
         self.lines = array("q")
-        self.first_keys: list[str] = []  # keys with a number in row 0, in file order
+        self.first_keys: list[str] = []  # keys with a number in the first row that has one
+        self._first_row: int | None = None
 
     @property
     def n_rows(self) -> int:
@@ -127,7 +128,8 @@ class RowTable:
         for i, key in enumerate(keys):
             arrays[f"r{i}"] = np.frombuffer(self._rows[key], np.int64)
             arrays[f"v{i}"] = np.frombuffer(self._values[key], np.float64)
-        return {"keys": keys, "kinds": self._kinds, "first_keys": self.first_keys}, arrays
+        return {"keys": keys, "kinds": self._kinds, "first_keys": self.first_keys,
+                "first_row": self._first_row}, arrays
 
     @classmethod
     def restore(cls, meta: dict, arrays: dict[str, np.ndarray]) -> "RowTable":
@@ -138,6 +140,7 @@ class RowTable:
             table._values[key] = array("d", arrays[f"v{i}"].astype(np.float64).tobytes())
         table._kinds = dict(meta["kinds"])
         table.first_keys = list(meta["first_keys"])
+        table._first_row = meta["first_row"]
         return table
 
     def add_row(self, line: int, cells: Iterable[tuple[str, float | None, str | None]]) -> None:
@@ -187,7 +190,9 @@ class RowTable:
                 self._kinds.setdefault(key, "int")
                 return
             rows.append(row)
-            if row == 0:
+            if self._first_row is None:
+                self._first_row = row
+            if row == self._first_row:
                 self.first_keys.append(key)
         elif kind is not None and key not in self._kinds:
             self._kinds[key] = kind
