@@ -26,10 +26,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .cache import RunCache
+from .catalog import default_cache
 from .errors import RunNotFound, UsageError, closest
 from .model import Run, RunState, Series
 from .sources.base import RunRef
-from .sources.wandb_cloud import SOURCE, CloudRunInfo, HistoryBuilder, build_run, parse_time, state_facts
+from .sources.wandb_cloud import (
+    SOURCE,
+    CloudRunInfo,
+    HistoryBuilder,
+    HistoryPart,
+    build_run,
+    parse_time,
+    state_facts,
+)
+from .sources.wandb_cloud_cache import entry_name, load_part, save_part
 from .sources.wandb_cloud_client import ApiFactory, CloudConfig, calling, make_api
 
 #: Rows asked of the server's sampled history (the history view shows at most 1,000 per key).
@@ -49,6 +60,8 @@ LOAD_WORKERS = 4
 
 #: progress(done, total, message), as the MCP server's progress sink takes it.
 Progress = Callable[[float, float | None, str], None]
+#: ``cache=`` default: the on-disk cache local runs use (none when RUNWISE_NO_CACHE is set).
+DEFAULT_CACHE: Any = object()
 _PROJECT = re.compile(r"^[\w.\-]+(/[\w.\-]+)?$")
 _RUN_URL = re.compile(r"(?:^|/)(?P<entity>[\w.\-]+)/(?P<project>[\w.\-]+)/(?:runs/)?(?P<id>[\w\-]+)/?$")
 
@@ -92,6 +105,8 @@ class CloudCatalog:
     ``project`` is ``ENTITY/PROJECT``. ``base_url`` defaults to ``WANDB_BASE_URL``, else W&B
     cloud. ``api_factory(config, entity)`` builds the ``wandb.Api`` (tests and callers with
     their own API objects pass one). ``exact`` makes every load a full history scan.
+    ``cache`` keeps histories on disk between processes (default: the local runs' cache,
+    :func:`runwise_core.catalog.default_cache`; None: no disk cache).
     Use it from one thread at a time, as the local catalog (the MCP server holds its lock);
     :meth:`runs` loads several runs at once on threads of its own.
     """
@@ -99,7 +114,7 @@ class CloudCatalog:
     def __init__(self, project: str, api_factory: ApiFactory | None = None, *, base_url: str | None = None,
                  timeout_s: float | None = None, samples: int = DEFAULT_SAMPLES, exact: bool = False,
                  max_runs: int = DEFAULT_MAX_RUNS, page_size: int = DEFAULT_PAGE_SIZE,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, cache: RunCache | None = DEFAULT_CACHE) -> None:
         self.entity, self.project_name = parse_project(project)
         self.config = CloudConfig(base_url=base_url) if timeout_s is None else CloudConfig(base_url, timeout_s)
         self.samples = samples
@@ -107,6 +122,7 @@ class CloudCatalog:
         self.max_runs = max_runs
         self.page_size = page_size
         self.progress = progress
+        self.cache: RunCache | None = default_cache() if cache is DEFAULT_CACHE else cache
         self.notes: list[str] = []
         self._factory: ApiFactory = api_factory or make_api
         self._api: Any = None
@@ -190,10 +206,16 @@ class CloudCatalog:
                 self._memo.move_to_end(memo_key)
                 return hit[1]
         fetched_at = time.time()
-        if exact:
-            run = self._scan(info, obj, progress or self.progress, fetched_at)
-        else:
-            run = self._sampled(info, obj, samples, wanted, fetched_at)
+        name = entry_name(self.base_url, info, exact, samples, wanted)
+        part = load_part(self.cache, name, info) if self.cache is not None else None
+        if part is None:
+            if exact:
+                part = self._scan(info, obj, progress or self.progress)
+            else:
+                part = self._sampled(info, obj, samples, wanted)
+            if self.cache is not None:
+                save_part(self.cache, name, info, part)
+        run = build_run(info, part, fetched_at)
         with self._lock:
             self._memo[memo_key] = (info.marker(), run)
             while len(self._memo) > MEMO_SIZE:
@@ -262,7 +284,7 @@ class CloudCatalog:
             info = run_info(obj, self.entity or "", self.project_name)
         return info, obj
 
-    def _sampled(self, info: CloudRunInfo, obj: Any, samples: int, wanted: list[str], fetched_at: float) -> Run:
+    def _sampled(self, info: CloudRunInfo, obj: Any, samples: int, wanted: list[str]) -> HistoryPart:
         builder = HistoryBuilder()
         with calling(self.config, f"reading the history of run {info.id}", self.project, info.id):
             builder.add_rows(obj.history(samples=samples, pandas=False))
@@ -289,9 +311,9 @@ class CloudCatalog:
                 note += f"; {len(left)} sparse key(s) may be thin ({', '.join(left[:4])}): ask for them by name"
             notes.append(note + "; counts, extremes and statistics are over the sample: "
                                 "load with exact=True (runwise --exact) for every point")
-        return build_run(info, builder, fetched_at, notes, extra)
+        return builder.part(notes, extra)
 
-    def _scan(self, info: CloudRunInfo, obj: Any, progress: Progress | None, fetched_at: float) -> Run:
+    def _scan(self, info: CloudRunInfo, obj: Any, progress: Progress | None) -> HistoryPart:
         builder = HistoryBuilder()
         total = info.history_lines or None
         message = f"scanning the full history of run {info.id}"
@@ -317,7 +339,7 @@ class CloudCatalog:
         note = f"history read in full from the W&B server ({builder.rows:,} rows)"
         if repeated:
             note += f"; {repeated:,} repeated row(s) skipped"
-        return build_run(info, builder, fetched_at, [note])
+        return builder.part([note])
 
     # -- selection -------------------------------------------------------------------------
     def select(self, selector: str) -> RunRef:

@@ -21,6 +21,7 @@ import base64
 import json
 import math
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -500,6 +501,10 @@ def offline_env(monkeypatch: Any, state_dir: Path, base_url: str | None, api_key
     monkeypatch.setenv("WANDB_SERVICE", "")
     monkeypatch.delenv("WANDB_SERVICE")
     monkeypatch.setenv("NETRC", str(state_dir / "no-netrc"))
+    # runwise's disk cache: a fresh folder per test (a later fake may get the same port).
+    state_dir.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("RUNWISE_CACHE_DIR", tempfile.mkdtemp(prefix="runwise-cache-", dir=state_dir))
+    monkeypatch.delenv("RUNWISE_NO_CACHE", raising=False)
     monkeypatch.setenv("WANDB_DIR", str(state_dir / "wandb-dir"))
     monkeypatch.setenv("WANDB_CACHE_DIR", str(state_dir / "wandb-cache"))
     monkeypatch.setenv("WANDB_CONFIG_DIR", str(state_dir / "wandb-config"))

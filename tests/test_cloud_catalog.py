@@ -274,3 +274,57 @@ def test_a_list_loads_several_runs_at_once(fake: FakeWandb) -> None:
     runs = cat.runs(8)
     assert [r.id for r in runs] == [r.id for r in cat.refs()[:8]]
     assert fake.max_in_flight >= 2
+
+
+def history_operations(fake: FakeWandb, since: int) -> list[str]:
+    return [r["operation"] for r in fake.requests[since:]
+            if r["operation"] in ("RunFullHistory", "RunSampledHistory", "RunParquetHistory", "HistoryPage")]
+
+
+def test_a_new_process_reuses_the_history_from_the_disk_cache(fake: FakeWandb) -> None:
+    first = CloudCatalog("ent/proj", samples=100)
+    run = first.load(first.select("long"))
+    before = len(fake.requests)
+    second = CloudCatalog("ent/proj", samples=100)  # a new catalog: nothing in memory
+    again = second.load(second.select("long"))
+    assert history_operations(fake, before) == []
+    assert again is not run
+    assert sorted(again.metrics) == sorted(run.metrics)
+    for key in run.metrics:
+        np.testing.assert_array_equal(again.metrics[key].steps, run.metrics[key].steps)
+        np.testing.assert_array_equal(again.metrics[key].values, run.metrics[key].values)
+    assert again.timestamps is not None and run.timestamps is not None
+    np.testing.assert_array_equal(again.timestamps.values, run.timestamps.values)
+    assert (again.read_notes, again.non_scalar, again.rows) == (run.read_notes, run.non_scalar, run.rows)
+    # Another sample size is another entry.
+    before = len(fake.requests)
+    CloudCatalog("ent/proj", samples=50).load(second.select("long"))
+    assert "RunFullHistory" in history_operations(fake, before)
+
+
+def test_the_disk_cache_is_not_used_once_the_run_changed(fake: FakeWandb, project: list[FakeRun]) -> None:
+    CloudCatalog("ent/proj").load(CloudCatalog("ent/proj").select("live"))
+    live = next(r for r in project if r.id == "live")
+    saved = (list(live.history), live.heartbeat_at)
+    try:
+        live.history.extend(curve_rows(42, start=live.created_at)[40:])
+        live.heartbeat_at += 5
+        before = len(fake.requests)
+        cat = CloudCatalog("ent/proj")
+        run = cat.load(cat.select("live"))
+    finally:
+        live.history[:], live.heartbeat_at = saved
+    assert history_operations(fake, before) == ["RunFullHistory"]
+    assert run.last_step == 41
+
+
+def test_an_exact_scan_is_cached_and_no_cache_means_none(fake: FakeWandb, monkeypatch: pytest.MonkeyPatch) -> None:
+    CloudCatalog("ent/proj", exact=True).load(CloudCatalog("ent/proj").select("long"))
+    before = len(fake.requests)
+    run = CloudCatalog("ent/proj", exact=True).load(CloudCatalog("ent/proj").select("long"))
+    assert history_operations(fake, before) == [] and len(run.metrics["loss"]) == 3000
+    before = len(fake.requests)
+    CloudCatalog("ent/proj", exact=True, cache=None).load(CloudCatalog("ent/proj").select("long"))
+    assert "HistoryPage" in history_operations(fake, before)
+    monkeypatch.setenv("RUNWISE_NO_CACHE", "1")
+    assert CloudCatalog("ent/proj").cache is None

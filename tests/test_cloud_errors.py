@@ -175,6 +175,7 @@ def test_the_cloud_path_prints_nothing_on_success_or_failure(tmp_path) -> None:
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("WANDB_")}
     env.update(WANDB_API_KEY=GOOD_KEY, WANDB_DIR=str(tmp_path), WANDB_CACHE_DIR=str(tmp_path / "cache"),
                WANDB_CONFIG_DIR=str(tmp_path / "config"), NETRC=str(tmp_path / "none"),
+               RUNWISE_CACHE_DIR=str(tmp_path / "runwise-cache"),
                HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="127.0.0.1",
                PYTHONPATH=str(tests.parent))
     out = subprocess.run([sys.executable, "-c", QUIET_SCRIPT, str(tests)], capture_output=True, text=True,

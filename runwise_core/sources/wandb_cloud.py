@@ -157,6 +157,18 @@ def state_facts(state: str, heartbeat_at: float | None, created_at: float | None
     return StateFacts(False, None, None, False, f"W&B state {state or 'missing'}: not a state runwise judges")
 
 
+@dataclass
+class HistoryPart:
+    """A run's history as read from the server: what :func:`build_run` needs besides the
+    run's metadata, and what the on-disk cache keeps (:mod:`.wandb_cloud_cache`)."""
+
+    metrics: dict[str, Series]
+    non_scalar: dict[str, str]
+    timestamps: Series | None
+    rows: int
+    notes: list[str] = field(default_factory=list)
+
+
 class HistoryBuilder:
     """History rows as the server returns them (dicts with ``_step``) into runwise columns.
 
@@ -207,20 +219,26 @@ class HistoryBuilder:
     def timestamps(self) -> Series | None:
         return Series.from_lists(self._stamp_steps, self._stamps) if self._stamps else None
 
+    def part(self, notes: Iterable[str] = (), extra: Mapping[str, Series] | None = None) -> HistoryPart:
+        """What was read, plus ``extra`` series fetched one key at a time (they replace the
+        same keys from the rows)."""
+        metrics = self.metrics()
+        if extra:
+            metrics.update(extra)
+        return HistoryPart(metrics, dict(self.non_scalar), self.timestamps(), self.rows, list(notes))
 
-def build_run(info: CloudRunInfo, history: HistoryBuilder, fetched_at: float, notes: Iterable[str] = (),
-              extra: Mapping[str, Series] | None = None) -> Run:
-    """The Run for ``info`` with the history read into ``history`` (plus ``extra`` series
-    fetched one key at a time, which replace the same keys from ``history``)."""
-    metrics = history.metrics()
-    if extra:
-        metrics.update(extra)
+
+def build_run(info: CloudRunInfo, history: HistoryPart | HistoryBuilder, fetched_at: float) -> Run:
+    """The Run for ``info`` with its history (the state judged as of ``fetched_at``)."""
+    if isinstance(history, HistoryBuilder):
+        history = history.part()
+    metrics = dict(history.metrics)
     non_scalar = dict(info.other_kinds())
     non_scalar.update(history.non_scalar)
     for key in non_scalar.keys() & metrics.keys():
         del non_scalar[key]  # a key with numbers is a metric, even if some rows were not
     facts = state_facts(info.state, info.heartbeat_at, info.created_at, fetched_at)
-    read_notes = list(notes)
+    read_notes = list(history.notes)
     if facts.note:
         read_notes.append(facts.note)
     config = {k: v for k, v in flatten(info.config).items() if not k.startswith("_wandb")}
@@ -251,7 +269,7 @@ def build_run(info: CloudRunInfo, history: HistoryBuilder, fetched_at: float, no
         summary=summary,
         metrics=metrics,
         non_scalar=non_scalar,
-        timestamps=history.timestamps(),
+        timestamps=history.timestamps,
         read_notes=read_notes,
     )
 
