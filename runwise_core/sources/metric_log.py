@@ -236,9 +236,11 @@ def _runs(path: Path, kind: str, run_id: str, name: str) -> list[Run]:
 def load_file(path: Path) -> list[Run]:
     """Read one metric log given by path (``runwise local FILE``): one run per appended part.
 
-    The format comes from the suffix (``.csv`` is CSV; ``.jsonl``/``.txt``/``.log`` JSON
-    lines), else from the first line. Raises :class:`UnreadableLog` for a file that cannot be
-    opened or holds no readable row at all.
+    The format comes from the suffix (``.csv`` is CSV, ``.jsonl``/``.ndjson`` JSON lines),
+    else from the first line (an object: JSON lines; else CSV). Raises :class:`UnreadableLog`
+    for a file that cannot be opened, holds no readable row at all, or (a ``.log``/``.txt``
+    read as CSV) holds no number. The on-disk cache is used when the caller put one in
+    effect (``runwise_core.cache.using``).
     """
     path = Path(path)
     if not path.is_file():
