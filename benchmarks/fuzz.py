@@ -15,7 +15,8 @@ Counted per reader:
 * hang: a case over its time limit (the worker is killed and replaced);
 * wrong: a value read that differs from the pristine file's value at the same position, or
   data missing without a note (checked where the truth is known: ``.wandb``, legacy history
-  and JSONL, with the oracles of ``tests/test_fuzz_support.py``);
+  and JSONL, with the oracles of ``tests/test_fuzz_support.py``; not for a ``.wandb`` record
+  forged with a matching checksum, which no reader can tell from a real one);
 * clear error: a ``RunwiseError`` (a refusal with a message), which is allowed.
 
 Exit status 1 when any crash, hang or wrong value was seen. The mutators are those of the
@@ -41,8 +42,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests")]
 
-from test_fuzz_support import (LINE_MUTATIONS, WANDB_MUTATIONS, assert_jsonl_read, assert_wandb_prefix,  # noqa: E402
-                               chunk_offsets, clean_cut_lengths, jsonl_case, write_tree)
+from test_fuzz_support import (LINE_MUTATIONS, WANDB_FORGED, WANDB_MUTATIONS, assert_jsonl_read,  # noqa: E402
+                               assert_wandb_prefix, chunk_offsets, clean_cut_lengths, jsonl_case, write_tree)
 
 READERS = ("wandb", "wandb-legacy", "jsonl", "csv", "hf-trainer", "lightning-csv", "tensorboard")
 
@@ -150,19 +151,20 @@ def run_case(reader: str, seed: int, p: dict, scratch: Path) -> tuple[str, str]:
                 clean = p.setdefault("_clean", clean_cut_lengths(data))
                 if "_full" not in p:
                     p["_full"] = Catalog([Path(p["wandb_folder"])]).runs()[0]
-                kind = rng.choice(WANDB_MUTATIONS)
+                kinds = [rng.choice(WANDB_MUTATIONS + WANDB_FORGED)
+                         for _ in range(rng.choice([1, 1, 1, 2, 3]))]  # sometimes several damages at once
                 damaged = data
-                for _ in range(rng.choice([1, 1, 1, 2, 3])):  # sometimes several damages at once
+                for kind in kinds:
                     damaged = _mutate_wandb(damaged, offsets, kind, rng)
-                    kind = rng.choice(WANDB_MUTATIONS)
                 run_dir = case_dir / Path(p["wandb_folder"]).name
                 shutil.copytree(p["wandb_folder"], run_dir)
                 (run_dir / p["wandb_log"]).write_bytes(damaged)
                 runs = Catalog([run_dir]).runs()
-                what += f" ({kind})"
+                what += f" ({', '.join(kinds)})"
                 try:
-                    assert_wandb_prefix(runs[0], p["_full"], what,
-                                        damaged == data[:len(damaged)] and len(damaged) in clean)
+                    if not set(kinds) & set(WANDB_FORGED):  # a forged record may hold other values
+                        assert_wandb_prefix(runs[0], p["_full"], what,
+                                            damaged == data[:len(damaged)] and len(damaged) in clean)
                 except AssertionError as e:
                     return "wrong", str(e)
                 exercise(runs)

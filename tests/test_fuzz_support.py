@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,9 @@ def clean_cut_lengths(data: bytes) -> set[int]:
 
 WANDB_MUTATIONS = ("cut_header", "cut_chunk_header", "cut_mid_chunk", "cut_block_boundary", "flip_bit",
                    "bad_crc", "zero_tail", "wrong_magic", "huge_length", "zero_run", "append_garbage")
+#: Damage the framing cannot detect: the values read may differ from the truth, so only
+#: "no crash, no hang" is checked for these.
+WANDB_FORGED = ("forged_payload",)
 
 
 def mutate_wandb(data: bytes, offsets: list[int], kind: str, a: int, b: int) -> bytes:
@@ -108,6 +112,17 @@ def mutate_wandb(data: bytes, offsets: list[int], kind: str, a: int, b: int) -> 
         pos = HEADER + a % (n - HEADER)
         size = 1 + b % 64
         d[pos:pos + size] = bytes(len(d[pos:pos + size]))
+        return bytes(d)
+    if kind == "forged_payload":
+        # bits flipped inside one record and its checksum made to match: the framing cannot
+        # see it, so only the record decoder stands between the damage and a crash
+        crc, length, ctype = struct.unpack_from("<IHB", d, chunk)
+        start = chunk + CHUNK_HEADER
+        if length == 0 or start + length > n:
+            return bytes(d)
+        for i in range(1 + b % 4):
+            d[start + (a + i * b) % length] ^= 1 << ((b >> i) % 8)
+        struct.pack_into("<I", d, chunk, zlib.crc32(bytes(d[start:start + length]), zlib.crc32(bytes([ctype]))))
         return bytes(d)
     if kind == "append_garbage":
         return bytes(d) + bytes((a * 7 + i * b) % 256 for i in range(1 + b % 200))

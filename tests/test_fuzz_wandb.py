@@ -82,6 +82,26 @@ def test_damaged_wandb_log_reads_a_prefix_with_a_note_or_a_clear_error(pristine,
             pass
 
 
+@settings(FUZZ, max_examples=25)
+@given(a=st.integers(0, 2**31), b=st.integers(0, 2**31), times=st.integers(1, 4))
+def test_records_forged_with_a_matching_checksum_never_crash_the_decoder(pristine, tmp_path, a, b, times):
+    """Bits flipped inside records whose checksums were made to match: the framing cannot see
+    it, the protobuf decoder must refuse or skip what it cannot use, never raise."""
+    *_, data, offsets, _full, _clean = pristine
+    damaged = data
+    for i in range(times):
+        damaged = mutate_wandb(damaged, offsets, "forged_payload", a + i * 7919, b + i)
+    try:
+        run = _read_damaged(pristine, tmp_path, damaged)
+    except UnreadableLog:
+        return
+    for view in (views.run_view, views.keys_view, views.stats_view, views.live_view):
+        try:
+            view(run)
+        except RunwiseError:
+            pass
+
+
 @pytest.mark.parametrize("kind", WANDB_MUTATIONS)
 def test_every_wandb_mutation_at_the_second_block(pristine, tmp_path, kind):
     """One fixed case per mutation: the place right after the first block boundary."""
