@@ -9,9 +9,10 @@ and maps runs with :mod:`runwise_core.sources.wandb_cloud`.
 History is sampled by the server (``run.history(samples=N)``): one request for every key,
 then one request per sparse key the row sample left thin (a ``val/loss`` logged every 1,000
 steps), and per key the caller names. A full scan (``scan_history``) happens only when exact
-figures are asked for (``exact=True``), with progress. Loaded runs are kept per process,
-keyed by the run's last update (state, heartbeat, history length), which one small request
-per load checks, so a long-lived MCP server fetches a run's history again only when it changed.
+figures are asked for (``exact=True``), with progress. Histories are kept in memory and in
+runwise's on-disk cache (:mod:`runwise_core.sources.wandb_cloud_cache`), keyed by the run's
+last update (state, heartbeat, history length), which one small request per load checks: a
+run's history is fetched again only when the run changed.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,7 +79,9 @@ def parse_project(project: str) -> tuple[str | None, str]:
 
 def parse_cloud_selector(text: str) -> tuple[str, str] | None:
     """``ENTITY/PROJECT/RUN_ID`` or a W&B run URL as ``("ENTITY/PROJECT", RUN_ID)``; None for
-    anything else (a local selector). Lets ``compare`` take one cloud run and one local run."""
+    anything else (a local selector: an id, a prefix, a name, ``latest``). Lets ``compare``
+    take one cloud run and one local run. Three slash-separated names are read as a cloud
+    run, so a local selector never has two slashes."""
     text = text.strip()
     if text.count("/") < 2:
         return None
@@ -319,18 +322,19 @@ class CloudCatalog:
         message = f"scanning the full history of run {info.id}"
         if progress is not None:
             progress(0, total, message)
-        seen: set[Any] = set()
+        last: float | None = None
         repeated = 0
         with calling(self.config, f"scanning the history of run {info.id}", self.project, info.id):
             for row in obj.scan_history(page_size=1000):
-                # W&B's _step is unique per row; a row seen twice (an export and the live
-                # history overlapping in one page) is read once.
+                # W&B's _step rises row by row, so a row not after the last one kept is a
+                # repeat (wandb-core 0.31 returns a page's rows from both the parquet export
+                # and the live history when the page spans the export's end).
                 step = row.get("_step")
-                if step is not None:
-                    if step in seen:
+                if isinstance(step, (int, float)) and not isinstance(step, bool):
+                    if last is not None and step <= last:
                         repeated += 1
                         continue
-                    seen.add(step)
+                    last = step
                 builder.add(row)
                 if progress is not None and builder.rows % 1000 == 0:
                     progress(builder.rows, total, message)

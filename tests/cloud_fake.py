@@ -172,6 +172,9 @@ class FakeWandb:
         #: test also checks that the client still sends what the fake was built for.
         self.recorded = recorded_queries()
         self.unrecorded: list[str] = []
+        #: Whether the live history still answers for exported rows (W&B's does not; set to
+        #: test that rows served twice are read once).
+        self.live_keeps_exported = False
         self.in_flight = 0
         self.max_in_flight = 0  # the most GraphQL requests answered at once
         self.lock = threading.Lock()
@@ -339,7 +342,8 @@ class FakeWandb:
             if op == "HistoryPage":
                 # The live store: once rows are exported to parquet, only later rows are here.
                 lo, hi = int(v["minStep"]), int(v["maxStep"])
-                live = run.history[len(_parquet_rows(run)):] if run.parquet else run.history
+                exported = len(_parquet_rows(run)) if run.parquet and not self.live_keeps_exported else 0
+                live = run.history[exported:]
                 rows = [r for r in live if lo <= r["_step"] < hi][: int(v["pageSize"])]
                 return {"project": {"run": {"history": [_dumps(r) for r in rows]}}}
             out = []

@@ -181,6 +181,13 @@ def test_exact_scan_reads_the_parquet_export_then_the_live_tail(fake: FakeWandb)
     assert len(rows) - EXPORTED_ROWS == 20
 
 
+def test_rows_served_by_both_the_export_and_the_live_history_are_read_once(fake: FakeWandb) -> None:
+    fake.live_keeps_exported = True
+    run = CloudCatalog("ent/other", exact=True, cache=None).load(CloudCatalog("ent/other").select("exported"))
+    assert run.metrics["loss"].steps.tolist() == list(range(120))
+    assert run.read_notes == ["history read in full from the W&B server (120 rows); 100 repeated row(s) skipped"]
+
+
 def test_a_loaded_run_is_reused_until_the_server_says_it_changed(fake: FakeWandb, project: list[FakeRun]) -> None:
     cat = CloudCatalog("ent/proj")
     ref = cat.select("live")
