@@ -110,3 +110,15 @@ def test_coarsen_is_exact():
     assert np.array_equal(merged.starts, coarse_direct.starts)
     assert np.array_equal(merged.min, coarse_direct.min) and np.array_equal(merged.max, coarse_direct.max)
     assert np.array_equal(merged.counts, coarse_direct.counts)
+
+
+def test_grid_width_is_round_and_fits_the_row_limit():
+    from runwise_core.analysis.downsample import grid_width
+
+    assert grid_width(0, 999_999, 200) == 5_000
+    assert grid_width(0, 399_999, 200) == 2_000
+    assert grid_width(17, 1_000_016, 200) == 10_000  # 5,000 would need 201 rows from step 0
+    assert grid_width(140_749, 197_034, 200) == 500
+    for lo, hi in ((0, 5), (3, 99_999), (12_345, 6_789_012)):
+        w = grid_width(lo, hi, 200)
+        assert hi // w - lo // w + 1 <= 200

@@ -138,7 +138,7 @@ def test_history_exact_csv_with_sparse_key_blank():
     assert data["history"]["b"] == {"total": 1, "steps": [5], "values": [0.5]}
 
 
-def test_history_grid_shows_bucket_min_max_and_lists_nan_with_step():
+def test_history_grid_shows_bucket_min_max_and_nan_counts_and_lists_nan_with_step():
     n = 1_000_000
     v = np.full(n, 1.0)
     v[500_123] = 9.5
@@ -149,8 +149,9 @@ def test_history_grid_shows_bucket_min_max_and_lists_nan_with_step():
     assert "rows of 5,000 steps" in lines[0]
     assert "max 9.5@500123" in lines[1]
     assert lines[2] == "non-finite loss: 1 points: NaN@777777"
-    assert lines[3] == "step,loss.min,loss.max"
-    assert "500000,1,9.5" in lines
+    assert lines[3] == "step,loss.min,loss.max,loss.nan"
+    assert "500000,1,9.5," in lines  # the spike's bucket: max 9.5, no NaN
+    assert "775000,1,1,1" in lines  # the NaN's bucket: one non-finite point
     assert len(lines) == 4 + 200
 
 

@@ -72,14 +72,36 @@ class Downsampled:
 
 def bucket_width(first_step: int, last_step: int, n_buckets: int) -> int:
     """The smallest width that covers ``[first_step, last_step]`` in ``n_buckets`` buckets,
-    rounded up to a 1-2-5 x 10^k number so that bucket starts are easy to read."""
+    rounded up to a 1-2-2.5-5 x 10^k number (25, 250, 2,500, ...) so that bucket starts are
+    easy to read; the grid then has between about 40% and 100% of ``n_buckets`` buckets."""
     span = max(last_step - first_step + 1, 1)
     raw = max(-(-span // max(n_buckets, 1)), 1)
     mag = 1
     while True:
-        for m in (1, 2, 5):
-            if m * mag >= raw:
-                return m * mag
+        for m in (10, 20, 25, 50):
+            width = m * mag // 10
+            if width * 10 == m * mag and width >= raw:
+                return width
+        mag *= 10
+
+
+def grid_width(first_step: int, last_step: int, max_rows: int) -> int:
+    """The smallest round width (see :func:`bucket_width`) whose grid, starting at a multiple
+    of the width, covers ``[first_step, last_step]`` in at most ``max_rows`` buckets."""
+    width = bucket_width(first_step, last_step, max_rows)
+    while last_step // width - first_step // width + 1 > max_rows:
+        width = _round_above(width)
+    return width
+
+
+def _round_above(width: int) -> int:
+    """The next width above ``width`` in the 1-2-2.5-5 x 10^k series."""
+    mag = 1
+    while True:
+        for m in (10, 20, 25, 50):
+            w = m * mag // 10
+            if w * 10 == m * mag and w > width:
+                return w
         mag *= 10
 
 

@@ -85,9 +85,10 @@ def layout_history(h: History, factor: int = 1, force_grid: bool = False) -> Doc
     else:
         grids = [coarsen(kh.grid, factor) for kh in h.keys]
         width = grids[0].width if grids else h.width
+        nan_note = "; .nan = NaN/Inf points in it" if any(kh.stats.non_finite for kh in h.keys) else ""
         blocks.append(Heading(
             f"history of {_who(h.run_id, h.run_name)}: {keys} downsampled to rows of {step_text(width)} steps "
-            f"(row = bucket start step; min,max over the bucket, so spikes stay visible)"))
+            f"(row = bucket start step; min,max over the bucket, so spikes stay visible{nan_note})"))
     for kh in h.keys:
         blocks.append(Line(_key_facts(kh)))
         nf = _non_finite_line(kh)
@@ -111,6 +112,9 @@ def layout_history(h: History, factor: int = 1, force_grid: bool = False) -> Doc
         blocks.append(Code(tuple(lines), "csv", header, "rows", hint))
         return Doc(tuple(blocks))
     grids = [coarsen(kh.grid, factor) for kh in h.keys]
+    # A key with NaN/Inf gets a third column: how many non-finite points each row holds
+    # (blank for none), so the rows where training broke show in the grid itself.
+    with_nf = [kh.stats.non_finite > 0 for kh in h.keys]
     starts = np.unique(np.concatenate([g.starts for g in grids])) if grids else np.zeros(0, dtype=np.int64)
     cols = []
     for g in grids:
@@ -118,17 +122,20 @@ def layout_history(h: History, factor: int = 1, force_grid: bool = False) -> Doc
         pos_c = np.minimum(pos, max(g.starts.size - 1, 0))
         present = (pos < g.starts.size) & (g.starts[pos_c] == starts) if g.starts.size else np.zeros(
             starts.size, dtype=bool)
-        cols.append((present, g.min[pos_c] if g.starts.size else None, g.max[pos_c] if g.starts.size else None))
+        cols.append((present, g.min[pos_c], g.max[pos_c], g.non_finite[pos_c]) if g.starts.size else (present,))
     lines = []
     for r, s in enumerate(starts):
         cells = [str(int(s))]
-        for present, mn, mx in cols:
-            if present[r]:
-                cells += [_csv_num(mn[r]), _csv_num(mx[r])]
+        for col, nf in zip(cols, with_nf):
+            if col[0][r]:
+                cells += [_csv_num(col[1][r]), _csv_num(col[2][r])]
+                if nf:
+                    cells.append(str(int(col[3][r])) if col[3][r] else "")
             else:
-                cells += ["", ""]
+                cells += ["", ""] + ([""] if nf else [])
         lines.append(",".join(cells))
-    header = ("step," + ",".join(f"{kh.key}.min,{kh.key}.max" for kh in h.keys),)
+    names = [f"{kh.key}.min,{kh.key}.max" + (f",{kh.key}.nan" if nf else "") for kh, nf in zip(h.keys, with_nf)]
+    header = ("step," + ",".join(names),)
     blocks.append(Code(tuple(lines), "csv", header, "rows", hint))
     return Doc(tuple(blocks))
 

@@ -8,7 +8,8 @@ The result carries both forms a renderer may need:
   ``origin + i * width``) with each key's min and max per row, plus each key's
   extreme-preserving downsample (real points, for JSON) and every non-finite point.
 
-Two values per key per grid row, so ``samples`` values per key means ``samples // 2`` rows.
+Two values per key per grid row, and at most ``2 * samples // 5`` rows (200 for the default
+500): a row of step, min and max costs 12-14 tokens, and the default must stay under 3,000.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.downsample import Buckets, bucket_width, downsample, make_buckets
+from ..analysis.downsample import Buckets, downsample, grid_width, make_buckets
 from ..analysis.keypick import pick_keys
 from ..analysis.roles import LOSS_ROLES, role_of
 from ..analysis.stats import SeriesStats, series_stats
@@ -99,8 +100,8 @@ def history_view(
         )
     lo = min(int(s.steps[0]) for s in nonempty)
     hi = max(int(s.steps[-1]) for s in nonempty)
-    rows = max(n // 2, 2)
-    width = bucket_width(lo, hi, rows - 1)
+    rows = max(n * 2 // 5, 2)  # a row costs ~12-14 tokens: 500 samples -> at most 200 rows
+    width = grid_width(lo, hi, rows)
     origin = (lo // width) * width
     out = []
     exact = True
