@@ -132,12 +132,24 @@ def test_the_key_is_found_in_the_netrc_wandb_login_writes(monkeypatch, state_dir
             f"api:{GOOD_KEY}".encode()).decode()}
 
 
+def test_a_cloud_key_is_found_under_either_name_of_the_cloud_api(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine api.forge.coreweave.com\n  login user\n  password {GOOD_KEY}\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert find_api_key("https://api.wandb.ai") == GOOD_KEY
+    assert find_api_key("https://api.forge.coreweave.com") == GOOD_KEY
+    assert find_api_key("https://wandb.mycompany.internal") is None  # a self-hosted server's key is its own
+
+
 def test_base_url_comes_from_the_argument_then_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("WANDB_BASE_URL", "https://wandb.example.com/")
     assert CloudConfig().resolved_url() == "https://wandb.example.com"
     assert CloudConfig(base_url="http://10.0.0.5:8080").resolved_url() == "http://10.0.0.5:8080"
     monkeypatch.delenv("WANDB_BASE_URL")
     assert CloudConfig().resolved_url() == "https://api.wandb.ai"
+    assert CloudConfig().named_url() is None  # wandb.Api then uses its own default
     # All attempts and the pauses between them fit in the call's time limit.
     assert CloudConfig().attempt_timeout_s() == 2.5
     assert CloudConfig(timeout_s=12.0, retries=2).attempt_timeout_s() == 8 / 3

@@ -45,8 +45,12 @@ _RETRY_WAIT_S = 0.5
 #: What a retry costs besides its attempt: the pause as wandb-core really takes it (about
 #: 2 s measured with wandb 0.31, whatever the asked pause).
 _RETRY_GAP_S = 2.0
-#: wandb's default server, when neither the caller nor ``WANDB_BASE_URL`` names one.
+#: W&B cloud, as runwise names it when neither the caller nor ``WANDB_BASE_URL`` names a server
+#: (wandb itself then uses its own default, one of :data:`CLOUD_HOSTS`).
 FALLBACK_BASE_URL = "https://api.wandb.ai"
+#: The W&B cloud API under its names: wandb 0.31 defaults to the CoreWeave Forge one, and
+#: ``wandb login`` stores the key in the netrc under whichever the wandb of the day used.
+CLOUD_HOSTS = ("api.wandb.ai", "api.forge.coreweave.com")
 
 
 class CloudError(RunwiseError):
@@ -74,9 +78,14 @@ class CloudConfig:
     timeout_s: float = DEFAULT_TIMEOUT_S
     retries: int = DEFAULT_RETRIES
 
+    def named_url(self) -> str | None:
+        """The server the caller or ``WANDB_BASE_URL`` names, or None (W&B cloud)."""
+        url = self.base_url or os.environ.get("WANDB_BASE_URL")
+        return url.rstrip("/") if url else None
+
     def resolved_url(self) -> str:
-        url = self.base_url or os.environ.get("WANDB_BASE_URL") or FALLBACK_BASE_URL
-        return url.rstrip("/")
+        """The server, for messages and keys: the named one, else :data:`FALLBACK_BASE_URL`."""
+        return self.named_url() or FALLBACK_BASE_URL
 
     def attempt_timeout_s(self) -> float:
         """Per-attempt HTTP timeout so that all attempts and pauses fit in ``timeout_s``
@@ -91,18 +100,22 @@ ApiFactory = Callable[[CloudConfig, str | None], Any]
 
 def find_api_key(base_url: str) -> str | None:
     """The API key for ``base_url``: ``WANDB_API_KEY``, else the netrc entry for its host
-    (``wandb login`` writes one; ``NETRC`` names another file). None when there is none."""
+    (``wandb login`` writes one; ``NETRC`` names another file; W&B cloud's key may be under
+    any of :data:`CLOUD_HOSTS`). None when there is none."""
     key = os.environ.get("WANDB_API_KEY")
     if key:
         return key.strip()
     host = urlsplit(base_url).netloc
+    hosts = [host, *(h for h in CLOUD_HOSTS if h != host)] if host in CLOUD_HOSTS else [host]
     for path in _netrc_paths():
         try:
-            entry = netrc.netrc(str(path)).authenticators(host)
+            entries = netrc.netrc(str(path))
         except (OSError, netrc.NetrcParseError):
             continue  # an unreadable netrc holds no key we can use; the next place may
-        if entry and entry[2]:
-            return entry[2]
+        for name in hosts:
+            entry = entries.authenticators(name)
+            if entry and entry[2]:
+                return entry[2]
     return None
 
 
@@ -146,7 +159,9 @@ def make_api(config: CloudConfig, entity: str | None) -> Any:
         configure_wandb(config)
         import wandb
 
-        overrides: dict[str, Any] = {"base_url": base_url}
+        overrides: dict[str, Any] = {}
+        if config.named_url():
+            overrides["base_url"] = config.named_url()  # else wandb's own default: W&B cloud
         if entity:
             overrides["entity"] = entity  # saves wandb a request for the default entity
         # Whole seconds: wandb declares the timeout an int; the backstop sits past the sidecar's own.
