@@ -44,6 +44,8 @@ from .sources.wandb_cloud import (
 from .sources.wandb_cloud_cache import entry_name, load_part, save_part
 from .sources.wandb_cloud_client import ApiFactory, CloudConfig, calling, make_api
 
+#: The environment variable naming the W&B project front ends read (``--wandb`` overrides it).
+PROJECT_ENV = "RUNWISE_WANDB_PROJECT"
 #: Rows asked of the server's sampled history (the history view shows at most 1,000 per key).
 DEFAULT_SAMPLES = 1000
 #: Rows per run when loading for a list (a trend and a sparkline need few).

@@ -335,3 +335,19 @@ def test_an_exact_scan_is_cached_and_no_cache_means_none(fake: FakeWandb, monkey
     assert "HistoryPage" in history_operations(fake, before)
     monkeypatch.setenv("RUNWISE_NO_CACHE", "1")
     assert CloudCatalog("ent/proj").cache is None
+
+
+def test_a_catalog_works_from_a_worker_thread_as_the_mcp_server_uses_it(fake: FakeWandb) -> None:
+    import threading
+
+    out: dict[str, object] = {}
+
+    def work() -> None:
+        cat = CloudCatalog("ent/proj")
+        out["ids"] = [r.id for r in cat.refs()[:2]]
+        out["state"] = cat.load(cat.select("live")).state().value
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join(timeout=60)
+    assert out == {"ids": ["stale", "live"], "state": "running"}
