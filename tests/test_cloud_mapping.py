@@ -60,6 +60,8 @@ def test_exit_facts_follow_the_documented_table() -> None:
     assert new_crash.note == "W&B state crashed; last heartbeat 2027-01-15 07:59:30 UTC"
     pending = state_facts("pending", NOW - 30, NOW - 50, NOW)
     assert (pending.records_exits, pending.last_activity) == (False, None)
+    assert pending.note == "W&B state pending: the run has not started"
+    assert state_facts("queued", NOW, NOW, NOW).note == "W&B state queued: not one runwise knows"
 
 
 def test_running_without_heartbeat_falls_back_to_creation_time() -> None:

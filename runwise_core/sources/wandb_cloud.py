@@ -154,7 +154,9 @@ def state_facts(state: str, heartbeat_at: float | None, created_at: float | None
         return StateFacts(False, None, seen, True, note)
     if state in ("running", "preempting"):
         return StateFacts(False, None, seen, True)
-    return StateFacts(False, None, None, False, f"W&B state {state or 'missing'}: not a state runwise judges")
+    if state == "pending":
+        return StateFacts(False, None, None, False, "W&B state pending: the run has not started")
+    return StateFacts(False, None, None, False, f"W&B state {state or 'missing'}: not one runwise knows")
 
 
 @dataclass
