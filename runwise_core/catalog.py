@@ -12,6 +12,7 @@ has read before in a fraction of the time.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,10 @@ from .sources.registry import all_sources, source_named
 SKIP_DIRS = frozenset({"node_modules", "__pycache__", "site-packages", ".git", ".hg", ".svn", ".venv", "venv",
                        ".tox", ".mypy_cache", ".pytest_cache", ".ipynb_checkpoints", "checkpoints"})
 MAX_DEPTH = 8
+#: Loaded runs kept in memory by one catalog (a long-lived MCP server): at most this many
+#: runs, and at most this many points over all of them; the least recently used go first.
+MEMO_RUNS = 32
+MEMO_POINTS = 20_000_000
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -42,7 +47,7 @@ class Catalog:
     dirs: Sequence[Path]
     notes: list[str] = field(default_factory=list)
     _refs: list[RunRef] | None = field(default=None, repr=False)
-    _memo: dict[RunRef, tuple[Fingerprint, Run]] = field(default_factory=dict, repr=False)
+    _memo: OrderedDict[RunRef, tuple[Fingerprint, Run]] = field(default_factory=OrderedDict, repr=False)
     loader: Callable[[RunRef], Run] | None = field(default=None, repr=False)
     #: The on-disk cache of decoded logs; None reads every log afresh. By default the
     #: environment's (``RUNWISE_CACHE_DIR`` ...), or None when ``RUNWISE_NO_CACHE=1``.
@@ -65,16 +70,36 @@ class Catalog:
         print_ = fingerprint(ref)
         hit = self._memo.get(ref)
         if hit is not None and hit[0] == print_:
+            self._memo.move_to_end(ref)
             return hit[1]
         with _cache.using(self.cache):
             run = (self.loader or _load)(ref)
         self._memo[ref] = (print_, run)
+        self._evict()
         return run
 
+    def _evict(self) -> None:
+        points = sum(_points(run) for _, run in self._memo.values())
+        while len(self._memo) > 1 and (len(self._memo) > MEMO_RUNS or points > MEMO_POINTS):
+            _, (_, run) = self._memo.popitem(last=False)
+            points -= _points(run)
+
     def runs(self, limit: int | None = None) -> list[Run]:
-        """Loaded runs, newest first."""
+        """Loaded runs, newest first; raises on the first run that cannot be read."""
         refs = self.refs() if limit is None else self.refs()[:limit]
         return [self.load(ref) for ref in refs]
+
+    def load_readable(self, refs: Sequence[RunRef]) -> tuple[list[Run], list[str]]:
+        """Load ``refs``, skipping the ones that cannot be read: one bad run must not hide
+        the others. Returns the runs and one line per skipped run (its id and why)."""
+        runs: list[Run] = []
+        skipped: list[str] = []
+        for ref in refs:
+            try:
+                runs.append(self.load(ref))
+            except RunwiseError as err:
+                skipped.append(f"{ref.id}: {err}")
+        return runs, skipped
 
     def latest_running(self, now: float | None = None) -> Run | None:
         """The newest run whose state is running, if any."""
@@ -154,6 +179,7 @@ def discover(dirs: Iterable[Path], notes: list[str] | None = None) -> list[RunRe
 def _walk(root: Path, sources: Sequence, notes: list[str]) -> list[RunRef]:
     found: list[RunRef] = []
     base_depth = len(root.parts)
+    real_root = os.path.realpath(root)
 
     def onerror(err: OSError) -> None:
         notes.append(f"{err.filename}: not readable ({err.strerror}); skipped")
@@ -164,12 +190,19 @@ def _walk(root: Path, sources: Sequence, notes: list[str]) -> list[RunRef]:
         # and a link may point outside the tree or into a loop.
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
                              and not os.path.islink(os.path.join(dirpath, d)))
-        filenames.sort()
+        # A symlinked file is read only if it resolves inside the tree being walked: the MCP
+        # server's roots must not be escaped by a link a log folder happens to hold.
+        filenames[:] = sorted(f for f in filenames if not os.path.islink(os.path.join(dirpath, f))
+                              or _inside(os.path.realpath(os.path.join(dirpath, f)), real_root))
         for source in sources:
             found.extend(source.scan(folder, filenames, dirnames))
         if len(folder.parts) - base_depth >= MAX_DEPTH:
             dirnames[:] = []
     return found
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _merge(refs: list[RunRef]) -> list[RunRef]:
@@ -191,6 +224,10 @@ def _merge(refs: list[RunRef]) -> list[RunRef]:
 def default_cache() -> _cache.RunCache | None:
     """The cache a catalog uses unless told otherwise: none when ``RUNWISE_NO_CACHE`` is set."""
     return None if _cache.disabled_by_env() else _cache.RunCache()
+
+
+def _points(run: Run) -> int:
+    return sum(len(series) for series in run.metrics.values())
 
 
 def _load(ref: RunRef) -> Run:
