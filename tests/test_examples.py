@@ -40,3 +40,16 @@ def test_demo_walks_the_zoom_levels_with_token_counts():
                 "$ runwise stats spiky", "$ runwise compare healthy-baseline overfit"):
         assert cmd in proc.stdout
     assert proc.stdout.count(" tokens]") == 8
+
+
+def test_demo_counts_with_the_core_estimate_without_the_shared_ruler(monkeypatch):
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import demo
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    monkeypatch.setattr(demo, "RULER", Path("/nonexistent/claude-tokenizer.json"))
+    count, how = demo.counter()
+    from runwise_core.tokens import estimate
+
+    assert "estimate" in how and count("train/loss 0.5") == estimate("train/loss 0.5")

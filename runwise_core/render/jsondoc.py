@@ -66,10 +66,16 @@ def runs_dict(r: RunList) -> dict[str, Any]:
 
 
 def anomaly_dict(a: Any) -> dict[str, Any]:
-    out = {"kind": str(getattr(a, "kind", "")), "metric": getattr(a, "metric", None),
-           "step": getattr(a, "step", None), "message": str(getattr(a, "message", ""))}
-    kind = out["kind"]
-    out["kind"] = getattr(kind, "value", kind) if not isinstance(getattr(a, "kind", None), str) else kind
+    """``kind``, ``metric``, ``step``, ``message``, plus ``end_step`` and ``evidence`` (the
+    numbers behind the message) where the detector gives them."""
+    kind = getattr(a, "kind", "")
+    out: dict[str, Any] = {"kind": str(getattr(kind, "value", kind)), "metric": getattr(a, "metric", None),
+                           "step": getattr(a, "step", None), "message": str(getattr(a, "message", ""))}
+    if getattr(a, "end_step", None) is not None:
+        out["end_step"] = a.end_step
+    evidence = getattr(a, "evidence", None)
+    if evidence:
+        out["evidence"] = {str(k): number(v) for k, v in evidence.items()}
     return out
 
 

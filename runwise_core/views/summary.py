@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.keypick import pick_keys
 from ..analysis.roles import Role, higher_is_better, role_of
@@ -14,7 +14,10 @@ from ..model import Run, RunState, Series
 from ..settings import Settings
 from ._common import clean_number, resolve_keys
 
-try:  # The detectors land in their own change; until then a summary reports none checked.
+if TYPE_CHECKING:
+    from ..analysis.anomalies.finding import Anomaly
+
+try:  # The detectors are their own package; without them a summary reports none checked.
     from ..analysis.anomalies import detect_anomalies as _detect_anomalies
 except ImportError:  # pragma: no cover - depends on what is installed
     _detect_anomalies = None
@@ -87,7 +90,7 @@ class RunSummary:
     metrics: tuple[MetricLine, ...]
     picked: bool
     other_keys: int
-    anomalies: tuple[Any, ...]
+    anomalies: tuple["Anomaly", ...]
     anomalies_checked: bool
     read_notes: tuple[str, ...] = field(default=())
 
@@ -107,7 +110,7 @@ def run_view(
     """
     chosen = resolve_keys(run, keys) if keys else pick_keys(run.metrics, settings)
     lines = tuple(metric_line(k, run.metrics[k], settings) for k in chosen)
-    found: tuple[Any, ...] = ()
+    found: tuple[Anomaly, ...] = ()
     checked = False
     if anomalies and _detect_anomalies is not None:
         found = tuple(_detect_anomalies(run, keys=list(keys) if keys else None, settings=settings))
