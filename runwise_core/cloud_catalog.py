@@ -229,8 +229,8 @@ class CloudCatalog:
 
     def runs(self, limit: int | None = None, *, state: RunState | None = None,
              now: float | None = None) -> list[Run]:
-        """Loaded runs, newest first, up to LOAD_WORKERS at once (sampled lightly: enough
-        for a list's trend).
+        """Loaded runs, newest first, up to LOAD_WORKERS at once (sampled lightly, even in an
+        ``exact`` catalog: a list needs a trend, not every point).
 
         With ``state``, only runs the run list already places in that state are loaded (the
         list carries the server's state and heartbeat, which decide it), and ``limit`` counts
@@ -245,10 +245,10 @@ class CloudCatalog:
             refs = refs[:limit]
         samples = min(self.samples, LIST_SAMPLES)
         if len(refs) <= 1:
-            return [self.load(ref, samples=samples) for ref in refs]
+            return [self.load(ref, samples=samples, exact=False) for ref in refs]
         pool = ThreadPoolExecutor(max_workers=min(LOAD_WORKERS, len(refs)), thread_name_prefix="runwise-cloud")
         try:
-            futures = [pool.submit(self.load, ref, samples=samples) for ref in refs]
+            futures = [pool.submit(self.load, ref, samples=samples, exact=False) for ref in refs]
             return [f.result() for f in futures]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # after a failure, start no more loads

@@ -351,3 +351,12 @@ def test_a_catalog_works_from_a_worker_thread_as_the_mcp_server_uses_it(fake: Fa
     worker.start()
     worker.join(timeout=60)
     assert out == {"ids": ["stale", "live"], "state": "running"}
+
+
+def test_a_list_stays_sampled_in_an_exact_catalog(fake: FakeWandb) -> None:
+    cat = CloudCatalog("ent/proj", exact=True, cache=None)
+    before = len(fake.requests)
+    runs = cat.runs(2)
+    assert [r.id for r in runs] == ["stale", "live"]
+    assert "HistoryPage" not in history_operations(fake, before)
+    assert "RunFullHistory" in history_operations(fake, before)
