@@ -9,7 +9,8 @@ it: ``config``, ``summaryMetrics`` and ``systemMetrics`` as JSON strings, the co
 ``{"value": ..., "desc": ...}`` wrapping, ``historyKeys`` with type counts and ``lastStep``,
 full history as JSON lines, sampled history as one list per spec, cursor pagination.
 
-Failure modes (``FakeWandb.mode``): ``"ok"``, ``"http500"`` (every GraphQL request), ``"slow"``
+Failure modes (``FakeWandb.mode``): ``"ok"``, ``"http500"`` (every GraphQL request),
+``"http404"`` (no GraphQL endpoint: not a W&B server), ``"slow"``
 (sleeps ``delay`` seconds before answering), and a wrong API key always gets HTTP 401.
 Every request is logged in :attr:`FakeWandb.requests`; with ``record_dir`` set, each new
 operation's query text is written there (how the recorded texts were made).
@@ -266,6 +267,9 @@ class FakeWandb:
             return
         if self.mode == "http500":
             self._reply(h, 500, b'{"errors":[{"message":"Internal Server Error"}]}')
+            return
+        if self.mode == "http404":  # a web server that is not W&B (a wrong WANDB_BASE_URL)
+            self._reply(h, 404, b"404 page not found", "text/plain")
             return
         try:
             data = self._answer(op, body.get("variables") or {})

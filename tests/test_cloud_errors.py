@@ -90,6 +90,14 @@ def test_a_server_error_is_reported_with_its_status(monkeypatch, state_dir) -> N
     assert attempts == ["Viewer", "Viewer"]  # one retry, then the answer
 
 
+def test_a_url_that_is_not_a_wandb_server_says_to_check_wandb_base_url(monkeypatch, state_dir) -> None:
+    with FakeWandb({"ent/proj": []}, mode="http404") as fake:
+        offline_env(monkeypatch, state_dir, fake.base_url)
+        message = failing(CloudUnavailable, lambda: CloudCatalog("ent/proj").refs())
+    assert message == (f"W&B at {fake.base_url} answered HTTP 404 while connecting: no W&B API there; "
+                       "check WANDB_BASE_URL (the address `wandb login --host` takes)")
+
+
 def test_a_server_error_after_connecting_names_what_was_being_read(monkeypatch, state_dir) -> None:
     with FakeWandb({"ent/proj": standard_project(time.time())}) as fake:
         offline_env(monkeypatch, state_dir, fake.base_url)

@@ -226,9 +226,9 @@ def convert(err: BaseException, config: CloudConfig, what: str, project: str | N
     if status is not None and status >= 500:
         return CloudUnavailable(f"{where} answered HTTP {status} (server error) while {what}; try again later"
                                 + ("" if base == FALLBACK_BASE_URL else ", or check the server's logs"))
-    if status == 404:
-        return ProjectNotFound(f"{where} answered HTTP 404 while {what}; check ENTITY/PROJECT"
-                               + ("" if base == FALLBACK_BASE_URL else " and WANDB_BASE_URL"))
+    if status == 404:  # W&B answers an unknown project with null, not 404: no GraphQL endpoint here
+        return CloudUnavailable(f"{where} answered HTTP 404 while {what}: no W&B API there; "
+                                "check WANDB_BASE_URL (the address `wandb login --host` takes)")
     if _TIMEOUT.search(text):
         return CloudUnavailable(f"{where} did not answer within {config.timeout_s:g} s while {what}; "
                                 "the server is slow or unreachable: try again, or check WANDB_BASE_URL and the network")
