@@ -17,8 +17,10 @@ Everything that touches the wandb package for cloud runs goes through here, so t
     RunwiseError
     └── CloudError            a W&B request failed (the message says what to do)
         ├── CloudAuthError    no API key, or the server refused it
-        ├── CloudUnavailable  server unreachable, too slow, or answering 5xx
+        ├── CloudUnavailable  server unreachable, too slow, answering 5xx, or not W&B (404)
         └── ProjectNotFound   no such ENTITY/PROJECT (or no access to it)
+
+An unknown run id is a :class:`~runwise_core.errors.RunNotFound`, as for local runs.
 """
 
 from __future__ import annotations
