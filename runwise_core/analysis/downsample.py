@@ -6,8 +6,8 @@ Guarantees of :func:`downsample` (the same for any series, and tested):
 * Deterministic: the result depends only on the series and the sample count.
 * The first and the last point are always kept.
 * The steps are split into equal-width step buckets; in each bucket the first point, the
-  last point, the minimum and the maximum (of the finite values) are kept, so no extreme is
-  lost: the global min and max of every step range wider than one bucket survive.
+  last point (each when finite), the minimum and the maximum of the finite values are
+  kept, so no extreme is lost: the min and max of every bucket survive.
 * Every non-finite point (NaN, +-Inf) is kept, up to ``max_non_finite`` (the earliest
   ones, plus the series' last point if it is one; their total count is reported in
   :class:`Downsampled`).

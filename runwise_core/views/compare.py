@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,7 +62,7 @@ def _value(run: Run, key: str, step: int | None) -> tuple[float | None, int | No
 
 def _better(key: str, a: float | None, b: float | None, settings: Settings | None) -> str | None:
     hib = higher_is_better(key, settings)
-    if hib is None or a is None or b is None or a != a or b != b:
+    if hib is None or a is None or b is None or math.isnan(a) or math.isnan(b):
         return None
     if a == b:
         return "="
