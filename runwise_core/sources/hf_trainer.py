@@ -41,7 +41,7 @@ import numpy as np
 from ..errors import UnreadableLog
 from ..model import Run, Series
 from .base import RunRef
-from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id
+from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id, regular_file
 from .row_table import cell_value
 
 STATE = "trainer_state.json"
@@ -59,7 +59,7 @@ def _checkpoints(folder: Path, subdirs: list[str]) -> list[tuple[int, str]]:
     found = []
     for name in subdirs:
         m = _CHECKPOINT.fullmatch(name)
-        if m and (folder / name / STATE).is_file():
+        if m and regular_file(folder / name / STATE):
             found.append((int(m.group(1)), name))
     return sorted(found)
 
@@ -134,7 +134,7 @@ def _add_results(run: Run, folder: Path) -> None:
     in the summary, apart from the curves."""
     for name in _RESULTS:
         path = folder / name
-        if not path.is_file():
+        if not regular_file(path):
             continue
         try:
             data = json.loads(path.read_bytes())
@@ -153,7 +153,7 @@ class HfTrainerSource:
 
     def scan(self, folder: Path, files: list[str], subdirs: list[str]) -> list[RunRef]:
         checkpoints = _checkpoints(folder, subdirs)
-        if STATE in files and (folder / STATE).is_file():  # not a named pipe, which blocks on open
+        if STATE in files and regular_file(folder / STATE):  # not a named pipe (blocks) nor a link (may lead out)
             state_path = folder / STATE
         elif checkpoints:
             state_path = folder / checkpoints[-1][1] / STATE

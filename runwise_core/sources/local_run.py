@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -52,6 +53,21 @@ def display_name(path: Path, is_file: bool = False, max_parts: int = 4) -> str:
     while take < min(max_parts, len(parts)) and _GENERIC.fullmatch(parts[-take]):
         take += 1
     return "/".join(parts[-take:])
+
+
+def regular_file(path: Path) -> bool:
+    """A regular file that is not a symbolic link: what discovery and side-file reads accept.
+
+    A link may lead out of the folders the user allowed runwise to read (or to a named pipe,
+    which would block a read), so links to files are not followed, just as the catalog does
+    not enter linked folders. A path the user names explicitly is another matter and is
+    confined by the front end.
+    """
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode)
 
 
 def newest_mtime(paths: Iterable[Path]) -> float | None:

@@ -33,7 +33,7 @@ from ..cache import current as current_cache
 from ..errors import UnreadableLog
 from ..model import Run, Series
 from .base import RunRef
-from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id
+from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id, regular_file
 from .tb_event import decode_event, session_hparams, simple_scalar
 from .tfrecord import read_records
 from .yaml_safe import load_yaml_mapping
@@ -47,9 +47,10 @@ CACHE_KIND = "tensorboard-events-2"
 
 
 def event_files(folder: Path, files: list[str]) -> list[Path]:
-    """The event files among ``files``, oldest first (by the timestamp in the name)."""
+    """The event files among ``files``, oldest first (by the timestamp in the name); regular
+    files only (:func:`.local_run.regular_file`: no links, no pipes)."""
     found = [(int(m.group(1)), name) for name in files if (m := _EVENTS.match(name))]
-    return [folder / name for _, name in sorted(found)]
+    return [folder / name for _, name in sorted(found) if regular_file(folder / name)]
 
 
 class _FileState:
@@ -241,7 +242,7 @@ class TensorBoardSource:
     def load(self, ref: RunRef) -> Run:
         folder = ref.paths[0]
         try:
-            names = sorted(p.name for p in folder.iterdir() if p.is_file())
+            names = sorted(p.name for p in folder.iterdir())
         except OSError:
             names = []
         paths = event_files(folder, names)
@@ -253,7 +254,7 @@ class TensorBoardSource:
             run.read_notes.append(f"{len(paths)} event files read as one run: {', '.join(p.name for p in paths)}")
         _merge(states, run)
         hp = folder / HPARAMS
-        if hp.is_file():
+        if regular_file(hp):
             config, notes = load_yaml_mapping(hp)
             run.config = flatten(config)
             run.read_notes.extend(notes)
