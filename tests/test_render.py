@@ -203,3 +203,13 @@ def test_unknown_format_and_bad_budget_are_usage_errors():
         render(r, "html")
     with pytest.raises(UsageError):
         render(r, "text", max_tokens=0)
+
+
+def test_a_long_list_of_anomalies_shows_five_and_says_how_to_get_the_rest():
+    s = views.run_view(make_run(), anomalies=False, now=NOW)
+    s = views.RunSummary(**{**s.__dict__, "anomalies": (_Finding(),) * 7, "anomalies_checked": True})
+    lines = render(s).splitlines()
+    assert lines[1] == "anomalies (7):"
+    assert sum(1 for line in lines if line.startswith("  spike ")) == 5
+    assert lines[7] == "  … 2 more (spike): runwise run abc12345 --format json lists all"
+    assert len(json.loads(render(s, "json"))["anomalies"]) == 7

@@ -13,6 +13,8 @@ from .sparkline import COMPACT_BLOCKS, sparkline
 #: Sparkline width in a run list (compact glyphs: about half a token per block).
 LIST_SPARK = 4
 SUMMARY_SPARK = 10
+#: Findings a run summary lists in text (in the detectors' order); JSON lists them all.
+MAX_ANOMALIES_SHOWN = 5
 
 
 def _shape(values: tuple[float, ...], width: int) -> str:
@@ -85,8 +87,13 @@ def anomaly_rows(anomalies: tuple[Any, ...]) -> tuple[tuple[str, ...], ...]:
 def layout_run_summary(s: RunSummary) -> Doc:
     blocks: list[Any] = [Heading(_status_line(s))]
     if s.anomalies:
-        blocks.append(Table((), anomaly_rows(s.anomalies), "ll", "anomalies",
+        shown = s.anomalies[:MAX_ANOMALIES_SHOWN]
+        blocks.append(Table((), anomaly_rows(shown), "ll", "anomalies",
                             f"see `runwise run {s.id} -k KEY`", title=f"anomalies ({len(s.anomalies)}):"))
+        if len(s.anomalies) > len(shown):
+            kinds = sorted({kind_name(a) for a in s.anomalies[len(shown):]})
+            blocks.append(Line(f"  … {len(s.anomalies) - len(shown)} more ({', '.join(kinds)}): "
+                               f"runwise run {s.id} --format json lists all"))
     if s.metrics:
         rows = tuple(
             (m.key, num(m.final), at(m.best, m.best_step) if m.best is not None else "-",
