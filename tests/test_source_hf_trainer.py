@@ -258,3 +258,36 @@ def test_real_whisper_all_results_hold_the_best_models_eval() -> None:
     run = _real("whisper_tiny_resumed_streaming_trainer_state")
     assert run.summary["eval_wer"] == 24.878197320341048
     assert run.metrics["eval_wer"].final == 24.96954933008526
+
+
+def test_the_cache_serves_an_unchanged_state_and_rereads_a_rewritten_one(tmp_path: Path, monkeypatch) -> None:
+    from runwise_core.cache import RunCache
+    from runwise_core.catalog import Catalog
+    from runwise_core.sources import hf_trainer
+
+    out = tmp_path / "out"
+    simulated_training(until=20).save_to_json(out / "trainer_state.json")
+    cache = RunCache(tmp_path / "cache")
+
+    def read(c):
+        (run,) = Catalog([out], cache=c).runs()
+        return run
+
+    fresh = read(None)
+    parses: list[Path] = []
+    real = hf_trainer._parse
+    monkeypatch.setattr(hf_trainer, "_parse", lambda p: parses.append(p) or real(p))
+    first, second = read(cache), read(cache)
+    assert len(parses) == 1  # the second read came from the cache
+    for run in (first, second):
+        assert list(run.metrics) == list(fresh.metrics)
+        for key in run.metrics:
+            assert run.metrics[key].steps.tolist() == fresh.metrics[key].steps.tolist()
+            assert run.metrics[key].values.tolist() == fresh.metrics[key].values.tolist()
+        assert (run.summary, run.config, run.read_notes, run.rows, run.total_steps, run.last_step) == \
+               (fresh.summary, fresh.config, fresh.read_notes, fresh.rows, fresh.total_steps, fresh.last_step)
+    (out / "all_results.json").write_text(json.dumps({"eval_loss": 0.01}))  # a side file: read each time
+    assert read(cache).summary["eval_loss"] == 0.01 and len(parses) == 1
+    simulated_training(until=40).save_to_json(out / "trainer_state.json")  # the next save rewrites it
+    run = read(cache)
+    assert len(parses) == 2 and run.last_step == 40 and run.state() is RunState.FINISHED

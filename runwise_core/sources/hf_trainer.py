@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from ..cache import FileFacts
+from ..cache import current as current_cache
 from ..errors import UnreadableLog
 from ..model import Run, Series
 from .base import RunRef
@@ -52,6 +54,7 @@ _STATE_KEYS = frozenset({"log_history", "global_step", "epoch", "best_metric", "
                          "is_world_process_zero", "is_hyper_param_search", "trial_name", "trial_params",
                          "stateful_callbacks"})
 _SUMMARY_MARK = "train_runtime"
+CACHE_KIND = "hf-trainer-state-1"
 
 
 def _checkpoints(folder: Path, subdirs: list[str]) -> list[tuple[int, str]]:
@@ -172,75 +175,126 @@ class HfTrainerSource:
                            and ref.id == path_id(outer.name, outer, self.name))
         folder = outer if from_checkpoint else state_path.parent
         run = exitless_run(ref.id, ref.name_hint or display_name(folder), self.name, folder, [state_path])
-        notes = run.read_notes
-        state = read_state(state_path, notes)
+        parsed = _parse_cached(state_path)
+        for name in _PARSED_FIELDS:
+            setattr(run, name, getattr(parsed, name))
         if from_checkpoint:
-            notes.append(f"read from {state_path.parent.name}/{STATE}, the newest checkpoint")
-        global_step = _int(state.get("global_step"))
-        max_steps = _int(state.get("max_steps"))
-        history = state.get("log_history")
-        if not isinstance(history, list):
-            notes.append(f"{STATE} has no log_history list")
-            history = []
-        self._fill(run, history, global_step)
-        run.rows = sum(1 for e in history if isinstance(e, dict))
-        if max_steps and max_steps > 0:
-            run.total_steps = max_steps
-            run.reached_total = global_step is not None and global_step >= max_steps
-        logged = [s.last_step for s in run.metrics.values() if s.last_step is not None]
-        run.last_step = max([*logged, *([global_step] if global_step is not None else [])], default=None)
-        run.config = flatten({k: v for k, v in state.items() if k not in _STATE_KEYS})
-        for key in ("best_metric", "best_model_checkpoint", "best_global_step", "global_step", "epoch"):
-            if state.get(key) is not None:
-                run.summary.setdefault(key, state[key])
+            run.read_notes.append(f"read from {state_path.parent.name}/{STATE}, the newest checkpoint")
         _add_results(run, folder)
         return run
 
-    def _fill(self, run: Run, history: list[Any], global_step: int | None) -> None:
-        """Metrics from the log entries; the summary entry to ``run.summary``."""
-        columns: dict[str, tuple[list[int], list[float]]] = {}
-        stepless = 0
-        bad = 0
-        previous: int | None = None
-        for entry in history:
-            if not isinstance(entry, dict):
-                bad += 1
+
+#: The fields of a run that come from the state file alone (and are cached with it).
+_PARSED_FIELDS = ("metrics", "non_scalar", "summary", "config", "read_notes", "rows", "total_steps",
+                  "reached_total", "last_step")
+
+
+def _parse(state_path: Path) -> Run:
+    """The run as the state file describes it (ids, names and side files come later)."""
+    run = Run(id="", name="", source=HfTrainerSource.name, path=str(state_path))
+    state = read_state(state_path, run.read_notes)
+    global_step = _int(state.get("global_step"))
+    max_steps = _int(state.get("max_steps"))
+    history = state.get("log_history")
+    if not isinstance(history, list):
+        run.read_notes.append(f"{STATE} has no log_history list")
+        history = []
+    _fill(run, history, global_step)
+    run.rows = sum(1 for e in history if isinstance(e, dict))
+    if max_steps and max_steps > 0:
+        run.total_steps = max_steps
+        run.reached_total = global_step is not None and global_step >= max_steps
+    logged = [s.last_step for s in run.metrics.values() if s.last_step is not None]
+    run.last_step = max([*logged, *([global_step] if global_step is not None else [])], default=None)
+    run.config = flatten({k: v for k, v in state.items() if k not in _STATE_KEYS})
+    for key in ("best_metric", "best_model_checkpoint", "best_global_step", "global_step", "epoch"):
+        if state.get(key) is not None:
+            run.summary.setdefault(key, state[key])
+    return run
+
+
+def _parse_cached(state_path: Path) -> Run:
+    """:func:`_parse` through the on-disk cache, when one is in effect: a state file is
+    rewritten whole at each save, so only an unchanged file is taken from the cache (a 57 MB
+    state with 100k entries: 3 s to parse, a few hundredths of a second from the cache)."""
+    cache = current_cache()
+    facts = None
+    if cache is not None:
+        try:
+            facts = FileFacts.of(state_path)
+        except OSError:
+            cache = None
+    if cache is not None and facts is not None:
+        entry = cache.get(CACHE_KIND, state_path)
+        if entry is not None and entry.plan(state_path, facts) == "same":
+            return _restore(entry.meta, entry.arrays)
+    run = _parse(state_path)
+    if cache is not None and facts is not None:
+        keys = list(run.metrics)
+        arrays: dict[str, np.ndarray] = {}
+        for i, key in enumerate(keys):
+            arrays[f"s{i}"], arrays[f"v{i}"] = run.metrics[key].steps, run.metrics[key].values
+        meta = {name: getattr(run, name) for name in _PARSED_FIELDS if name != "metrics"}
+        meta["keys"] = keys
+        cache.put(CACHE_KIND, state_path, facts, facts.size, meta, arrays)
+    return run
+
+
+def _restore(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Run:
+    run = Run(id="", name="", source=HfTrainerSource.name, path="")
+    for name in _PARSED_FIELDS:
+        if name != "metrics":
+            setattr(run, name, meta[name])
+    run.metrics = {key: Series(arrays[f"s{i}"].astype(np.int64), arrays[f"v{i}"].astype(np.float64))
+                   for i, key in enumerate(meta["keys"])}
+    return run
+
+
+def _fill(run: Run, history: list[Any], global_step: int | None) -> None:
+    """Metrics from the log entries; the summary entry to ``run.summary``."""
+    columns: dict[str, tuple[list[int], list[float]]] = {}
+    stepless = 0
+    bad = 0
+    previous: int | None = None
+    for entry in history:
+        if not isinstance(entry, dict):
+            bad += 1
+            continue
+        step = _int(entry.get("step"))
+        if step is None:
+            stepless += 1
+            step = previous if previous is not None else (global_step or 0)
+        previous = step
+        if _SUMMARY_MARK in entry:
+            run.summary.update({k: v for k, v in entry.items() if k != "step"})
+            continue
+        for key, value in entry.items():
+            if key == "step":
                 continue
-            step = _int(entry.get("step"))
-            if step is None:
-                stepless += 1
-                step = previous if previous is not None else (global_step or 0)
-            previous = step
-            if _SUMMARY_MARK in entry:
-                run.summary.update({k: v for k, v in entry.items() if k != "step"})
-                continue
-            for key, value in entry.items():
-                if key == "step":
-                    continue
-                number, kind = cell_value(value)
-                if number is not None:
-                    col = columns.setdefault(key, ([], []))
-                    col[0].append(step)
-                    col[1].append(number)
-                elif kind is not None:
-                    run.non_scalar.setdefault(key, kind)
-        run.metrics = {k: Series.from_lists(s, v) for k, (s, v) in columns.items()}
-        if "epoch" in run.metrics:  # train and eval entries both carry it: one point per step
-            run.metrics["epoch"] = _last_per_step(run.metrics["epoch"])
-        for key in list(run.non_scalar):
-            if key in run.metrics:
-                del run.non_scalar[key]
-        if stepless:
-            run.read_notes.append(f"{stepless} log entries without a step (predict_*) attached to "
-                                  "the step of the entry before each")
-        if bad:
-            run.read_notes.append(f"{bad} log entries that are not objects skipped")
-        epoch = run.metrics.get("epoch")
-        if epoch is not None and epoch.values.size > 1:
-            drops = np.flatnonzero(epoch.values[1:] < epoch.values[:-1]) + 1
-            if drops.size:
-                where = ", ".join(str(int(epoch.steps[i])) for i in drops[:10])
-                run.read_notes.append(f"epoch goes back at step {where} (a resumed run)")
+            number, kind = cell_value(value)
+            if number is not None:
+                col = columns.setdefault(key, ([], []))
+                col[0].append(step)
+                col[1].append(number)
+            elif kind is not None:
+                run.non_scalar.setdefault(key, kind)
+    run.metrics = {k: Series.from_lists(s, v) for k, (s, v) in columns.items()}
+    if "epoch" in run.metrics:  # train and eval entries both carry it: one point per step
+        run.metrics["epoch"] = _last_per_step(run.metrics["epoch"])
+    for key in list(run.non_scalar):
+        if key in run.metrics:
+            del run.non_scalar[key]
+    if stepless:
+        run.read_notes.append(f"{stepless} log entries without a step (predict_*) attached to "
+                              "the step of the entry before each")
+    if bad:
+        run.read_notes.append(f"{bad} log entries that are not objects skipped")
+    epoch = run.metrics.get("epoch")
+    if epoch is not None and epoch.values.size > 1:
+        drops = np.flatnonzero(epoch.values[1:] < epoch.values[:-1]) + 1
+        if drops.size:
+            where = ", ".join(str(int(epoch.steps[i])) for i in drops[:10])
+            run.read_notes.append(f"epoch goes back at step {where} (a resumed run)")
 
 
 SOURCE = HfTrainerSource()
