@@ -258,13 +258,7 @@ def _catalog(args: argparse.Namespace) -> Catalog:
 
 def _load_all(cat: Catalog, refs: Sequence[RunRef]) -> tuple[list[Run], tuple[str, ...]]:
     """Load ``refs``; a run that cannot be read is reported, not allowed to hide the others."""
-    runs: list[Run] = []
-    skipped: list[str] = []
-    for ref in refs:
-        try:
-            runs.append(cat.load(ref))
-        except RunwiseError as err:
-            skipped.append(f"{ref.id}: {err}")
+    runs, skipped = cat.load_readable(refs)
     return runs, tuple(skipped)
 
 
