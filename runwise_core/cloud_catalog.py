@@ -54,6 +54,9 @@ LIST_SAMPLES = 200
 DEFAULT_MAX_RUNS = 200
 #: Runs per page of the server's run list.
 DEFAULT_PAGE_SIZE = 50
+#: Values (rows x keys) asked of the all-keys request at most: a run with hundreds of keys
+#: gets fewer rows, so the server's answer stays a few megabytes and within the time limit.
+ALL_KEYS_VALUES = 300_000
 #: Keys fetched on their own per load, beyond the one all-keys request.
 MAX_KEYED_REQUESTS = 12
 #: Loaded runs kept per catalog.
@@ -291,11 +294,13 @@ class CloudCatalog:
 
     def _sampled(self, info: CloudRunInfo, obj: Any, samples: int, wanted: list[str]) -> HistoryPart:
         builder = HistoryBuilder()
+        counts = info.numeric_counts()
+        keys = len(counts) + len(info.other_kinds())
+        rows = max(10, min(samples, ALL_KEYS_VALUES // max(keys, 1)))
         with calling(self.config, f"reading the history of run {info.id}", self.project, info.id):
-            builder.add_rows(obj.history(samples=samples, pandas=False))
+            builder.add_rows(obj.history(samples=rows, pandas=False))
         rows_read = builder.rows
         metrics = builder.metrics()
-        counts = info.numeric_counts()
         chosen, left = _keyed(wanted, counts, metrics, samples)
         extra: dict[str, Series] = {}
         for key in chosen:

@@ -360,3 +360,15 @@ def test_a_list_stays_sampled_in_an_exact_catalog(fake: FakeWandb) -> None:
     assert [r.id for r in runs] == ["stale", "live"]
     assert "HistoryPage" not in history_operations(fake, before)
     assert "RunFullHistory" in history_operations(fake, before)
+
+
+def test_a_run_with_many_keys_gets_fewer_rows_in_the_all_keys_request(fake: FakeWandb, project: list[FakeRun],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import runwise_core.cloud_catalog as cc
+
+    monkeypatch.setattr(cc, "ALL_KEYS_VALUES", 400)  # "long" logs 4 keys (loss, lr, val_loss, samples): 100 rows
+    cat = CloudCatalog("ent/proj", cache=None)
+    run = cat.load(cat.select("long"))
+    assert [r["variables"]["samples"] for r in fake.requests if r["operation"] == "RunFullHistory"] == [100]
+    assert len(run.metrics["loss"]) == 100
+    assert run.read_notes[0].startswith("history sampled by the W&B server: 100 of 3,000 rows")
