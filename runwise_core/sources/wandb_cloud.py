@@ -125,6 +125,8 @@ def parse_time(value: Any) -> float | None:
 
 @dataclass(frozen=True)
 class StateFacts:
+    """The :class:`Run` fields that decide its state, plus a note for ``read_notes``."""
+
     exited: bool
     exit_code: int | None
     last_activity: float | None
