@@ -148,7 +148,7 @@ def test_history_grid_shows_bucket_min_max_and_nan_counts_and_lists_nan_with_ste
     lines = text.splitlines()
     assert "rows of 5,000 steps" in lines[0]
     assert "max 9.5@500123" in lines[1]
-    assert lines[2] == "non-finite loss: 1 points: NaN@777777"
+    assert lines[2] == "non-finite loss: 1 point: NaN@777777"
     assert lines[3] == "step,loss.min,loss.max,loss.nan"
     assert "500000,1,9.5," in lines  # the spike's bucket: max 9.5, no NaN
     assert "775000,1,1,1" in lines  # the NaN's bucket: one non-finite point

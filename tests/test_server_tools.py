@@ -119,7 +119,7 @@ def test_tools_list_publishes_the_eleven_tools_read_only(server):
 def test_tools_list_shows_the_caps(server):
     tools = {t["name"]: t["inputSchema"] for t in tools_listing(server)["tools"]}
     hist = tools["get_history"]["properties"]
-    assert (hist["samples"]["default"], hist["samples"]["minimum"], hist["samples"]["maximum"]) == (500, 10, 1000)
+    assert (hist["samples"]["default"], hist["samples"]["minimum"], hist["samples"]["maximum"]) == (500, 2, 1000)
     assert (hist["keys"]["minItems"], hist["keys"]["maxItems"]) == (1, 10)
     assert hist["keys"]["items"] == {"maxLength": 200, "type": "string"}
     assert hist["step_from"]["minimum"] == 0
@@ -325,7 +325,7 @@ def test_symlink_out_of_the_root_is_refused(tmp_path):
 
 @pytest.mark.parametrize("name,args,field", [
     ("get_history", {"samples": 5000}, "samples"),
-    ("get_history", {"samples": 9}, "samples"),
+    ("get_history", {"samples": 1}, "samples"),
     ("get_history", {"keys": [f"k{i}" for i in range(11)]}, "keys"),
     ("get_history", {"keys": []}, "keys"),
     ("get_stats", {"keys": [f"k{i}" for i in range(51)]}, "keys"),
@@ -540,12 +540,8 @@ def test_runs_found_through_a_symlink_out_of_the_roots_are_not_read(tmp_path):
     write_logs(outside)
     (inside / "leak.jsonl").symlink_to(outside / "metrics.jsonl")
     srv = create_server(Roots.of([inside]))
-    cat = Catalog([inside])
-    leaked = [r.id for r in cat.refs() if r.paths[0].name == "leak.jsonl"]
-    assert len(leaked) == 2  # discovery sees the link's two runs ...
+    assert [r for r in Catalog([inside]).refs() if r.paths[0].name == "leak.jsonl"] == []  # never discovered
     text = ok(srv, "list_runs", {"limit": 100})
-    assert text.endswith(f"skipped 2 unreadable run(s): {leaked[0]}: leak.jsonl leads outside the roots; "
-                         f"{leaked[1]}: leak.jsonl leads outside the roots\n")  # ... the server reads neither
-    assert text.count("metrics-") == 2  # the two runs of inside/own/metrics.jsonl
-    message = err(srv, "summarize_run", {"run": leaked[0]})
+    assert text.count("metrics-") == 2 and "leak" not in text  # the two runs of inside/own/metrics.jsonl
+    message = err(srv, "analyze_local_log", {"path": str(inside / "leak.jsonl")})
     assert message.startswith(f"{inside / 'leak.jsonl'} resolves to {outside / 'metrics.jsonl'}, outside the folders")

@@ -31,7 +31,7 @@ LIST_LIMIT_CAP = 100
 HISTORY_KEYS_CAP = 10
 KEYS_CAP = 50
 #: The views refuse fewer than 10 samples (a shorter history says nothing a summary does not).
-SAMPLES_MIN = 10
+SAMPLES_MIN = views.MIN_SAMPLES
 TEXT_CAP = 200
 PATH_CAP = 4_096
 STEP_CAP = 10**12

@@ -71,7 +71,7 @@ def _non_finite_line(kh: Any, limit: int = 20) -> str | None:
         return None
     pts = [f"{fmt(v)}@{int(s)}" for s, v in zip(kh.non_finite.steps[:limit], kh.non_finite.values[:limit])]
     more = st.non_finite - len(pts)
-    return f"non-finite {kh.key}: {st.non_finite} points: " + ", ".join(pts) + (f" and {more} more" if more else "")
+    return f"non-finite {kh.key}: {st.non_finite} point{'s' if st.non_finite != 1 else ''}: " + ", ".join(pts) + (f" and {more} more" if more else "")
 
 
 def layout_history(h: History, factor: int = 1, force_grid: bool = False) -> Doc:

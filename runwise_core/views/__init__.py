@@ -9,7 +9,7 @@ from ._common import RunBrief
 from .best import BestList, BestRow, best_view
 from .compare import CompareRow, Comparison, compare_view
 from .config import ConfigView, config_view
-from .history import DEFAULT_SAMPLES, MAX_SAMPLES, History, KeyHistory, history_view
+from .history import DEFAULT_SAMPLES, MAX_SAMPLES, MIN_SAMPLES, History, KeyHistory, history_view
 from .keys import KeyInfo, KeyList, keys_view
 from .listing import RunList, RunRow, find_view, list_view
 from .live import LatestValue, LiveStatus, live_view
@@ -20,6 +20,7 @@ from .summary import MetricLine, RunSummary, run_view
 __all__ = [
     "DEFAULT_SAMPLES",
     "MAX_SAMPLES",
+    "MIN_SAMPLES",
     "BestList",
     "BestRow",
     "CompareRow",

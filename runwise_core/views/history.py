@@ -30,6 +30,7 @@ from ._common import require_history, resolve_keys, step_slice
 
 DEFAULT_SAMPLES = 500
 MAX_SAMPLES = 1000
+MIN_SAMPLES = 2
 #: Non-finite points listed per key; the count says how many more there were.
 MAX_NON_FINITE_LISTED = 100
 
@@ -69,12 +70,12 @@ class History:
 
 
 def clamp_samples(samples: int | None) -> int:
-    """``None`` -> the default 500; values above the hard cap of 1,000 are capped, below 10
-    refused (a history of fewer points says nothing a summary would not)."""
+    """``None`` -> the default 500; values above the hard cap of 1,000 are capped, below
+    ``MIN_SAMPLES`` (2: the first and the last point) refused."""
     if samples is None:
         return DEFAULT_SAMPLES
-    if samples < 10:
-        raise UsageError(f"--samples must be at least 10 (got {samples})")
+    if samples < MIN_SAMPLES:
+        raise UsageError(f"--samples must be at least {MIN_SAMPLES} (got {samples})")
     return min(int(samples), MAX_SAMPLES)
 
 
