@@ -1,7 +1,8 @@
 """Runs of one W&B project on a W&B server (cloud or self-hosted): the local Catalog's twin.
 
 :class:`CloudCatalog` has the public methods of :class:`~runwise_core.catalog.Catalog`
-(``refs``, ``refresh``, ``load``, ``runs``, ``latest_running``, ``select``, ``notes``), so
+(``refs``, ``refresh``, ``load``, ``runs``, ``load_readable``, ``latest_running``, ``select``,
+``notes``), so
 front ends use either. It talks to the server through ``wandb.Api`` only, via
 :mod:`runwise_core.sources.wandb_cloud_client` (lazy import, bounded time, errors made ours)
 and maps runs with :mod:`runwise_core.sources.wandb_cloud`.
@@ -29,7 +30,7 @@ from typing import Any
 
 from .cache import RunCache
 from .catalog import default_cache
-from .errors import RunNotFound, UsageError, closest
+from .errors import RunNotFound, RunwiseError, UsageError, closest
 from .model import Run, RunState, Series
 from .sources.base import RunRef
 from .sources.wandb_cloud import (
@@ -42,7 +43,15 @@ from .sources.wandb_cloud import (
     state_facts,
 )
 from .sources.wandb_cloud_cache import entry_name, load_part, save_part
-from .sources.wandb_cloud_client import ApiFactory, CloudConfig, calling, make_api
+from .sources.wandb_cloud_client import (
+    ApiFactory,
+    CloudAuthError,
+    CloudConfig,
+    CloudUnavailable,
+    ProjectNotFound,
+    calling,
+    make_api,
+)
 
 #: The environment variable naming the W&B project front ends read (``--wandb`` overrides it).
 PROJECT_ENV = "RUNWISE_WANDB_PROJECT"
@@ -246,15 +255,52 @@ class CloudCatalog:
             refs = [ref for ref, listed in zip(refs, self._listed or []) if _listed_state(listed, when) is state]
         if limit is not None:
             refs = refs[:limit]
+        loaded = self._load_many(refs)
+        for result in loaded:
+            if isinstance(result, BaseException):
+                raise result
+        return [r for r in loaded if isinstance(r, Run)]
+
+    def load_readable(self, refs: Sequence[RunRef]) -> tuple[list[Run], list[str]]:
+        """Load ``refs`` (several at once, sampled lightly, as :meth:`runs`), skipping the
+        ones that cannot be read: one bad run must not hide the others. Returns the runs and
+        one line per skipped run (its id and why). A failure of the server rather than of one
+        run (a refused key, a server down or too slow, the project gone) is raised instead."""
+        runs: list[Run] = []
+        skipped: list[str] = []
+        for ref, result in zip(refs, self._load_many(refs)):
+            if isinstance(result, _SERVER_FAILURES):
+                raise result
+            if isinstance(result, BaseException):
+                skipped.append(f"{ref.id}: {result}")
+            else:
+                runs.append(result)
+        return runs, skipped
+
+    def _load_many(self, refs: Sequence[RunRef]) -> list[Run | RunwiseError]:
+        """Each ref's run, or the RunwiseError its load raised, up to LOAD_WORKERS at once.
+
+        After a server failure no further load starts (each would wait out the same time
+        limit): the loads not started get that error too, so the whole call stays within
+        about one time limit.
+        """
         samples = min(self.samples, LIST_SAMPLES)
+        failed: list[RunwiseError] = []
+
+        def one(ref: RunRef) -> Run | RunwiseError:
+            if failed:
+                return failed[0]
+            try:
+                return self.load(ref, samples=samples, exact=False)
+            except RunwiseError as err:
+                if isinstance(err, _SERVER_FAILURES):
+                    failed.append(err)
+                return err
+
         if len(refs) <= 1:
-            return [self.load(ref, samples=samples, exact=False) for ref in refs]
-        pool = ThreadPoolExecutor(max_workers=min(LOAD_WORKERS, len(refs)), thread_name_prefix="runwise-cloud")
-        try:
-            futures = [pool.submit(self.load, ref, samples=samples, exact=False) for ref in refs]
-            return [f.result() for f in futures]
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)  # after a failure, start no more loads
+            return [one(ref) for ref in refs]
+        with ThreadPoolExecutor(max_workers=min(LOAD_WORKERS, len(refs)), thread_name_prefix="runwise-cloud") as pool:
+            return list(pool.map(one, refs))
 
     def listed_state(self, ref: RunRef, now: float | None = None) -> RunState | None:
         """The state the run list gives ``ref`` without loading it (None: not listed)."""
@@ -393,6 +439,10 @@ class CloudCatalog:
         hint = f"closest: {', '.join(hints)}; " if hints else ""
         raise RunNotFound(f"no run '{selector}' in W&B project {self.project}. {hint}runs: {listed or 'none'} "
                           f"(see `runwise list --wandb {self.project}`)")
+
+
+#: Failures of the server or the project, not of one run: loading other runs would fail too.
+_SERVER_FAILURES = (CloudAuthError, CloudUnavailable, ProjectNotFound)
 
 
 def _listed_state(listed: _Listed, now: float) -> RunState:

@@ -372,3 +372,29 @@ def test_a_run_with_many_keys_gets_fewer_rows_in_the_all_keys_request(fake: Fake
     assert [r["variables"]["samples"] for r in fake.requests if r["operation"] == "RunFullHistory"] == [100]
     assert len(run.metrics["loss"]) == 100
     assert run.read_notes[0].startswith("history sampled by the W&B server: 100 of 3,000 rows")
+
+
+def test_load_readable_skips_a_run_gone_since_the_list_and_names_it(fake: FakeWandb, project: list[FakeRun]) -> None:
+    cat = CloudCatalog("ent/proj")
+    refs = cat.refs()[:3]
+    gone = project.pop(project.index(next(r for r in project if r.id == refs[1].id)))
+    try:
+        runs, skipped = cat.load_readable(refs)
+    finally:
+        project.append(gone)
+    assert [r.id for r in runs] == [refs[0].id, refs[2].id]
+    assert skipped == [f"{refs[1].id}: no run '{refs[1].id}' in W&B project 'ent/proj' at {fake.base_url}; "
+                       "see `runwise list --wandb ent/proj`"]
+
+
+def test_load_readable_raises_a_server_failure_instead_of_skipping_every_run(fake: FakeWandb) -> None:
+    from runwise_core.sources.wandb_cloud_client import CloudUnavailable
+
+    cat = CloudCatalog("ent/proj")
+    refs = cat.refs()
+    fake.mode = "http500"
+    before = len(fake.requests)
+    with pytest.raises(CloudUnavailable, match="answered HTTP 500"):
+        cat.load_readable(refs)
+    # No load starts after the first failure: at most the workers' first loads were tried.
+    assert len({r["variables"].get("name") for r in fake.requests[before:]}) <= 4
