@@ -181,7 +181,10 @@ def parse_step(text: str) -> int:
     if not m:
         raise UsageError(f"not a step: {text!r} (use a number like 50000 or 50k)")
     scale = {"": 1, "k": 1_000, "m": 1_000_000}[m.group(2).lower()]
-    return int(round(float(m.group(1)) * scale))
+    value = float(m.group(1)) * scale
+    if not value < 2**63:  # (inf for 400 digits) beyond any step a log can hold
+        raise UsageError(f"step {text!r} is beyond any step a run can log (2^63)")
+    return int(round(value))
 
 
 def parse_run_at(text: str) -> tuple[str, int | None]:
