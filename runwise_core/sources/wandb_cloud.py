@@ -197,10 +197,10 @@ class HistoryBuilder:
         if step is None:
             step = self.rows
         self.rows += 1
-        stamp = row.get("_timestamp")
-        if _finite(stamp):
+        stamp = _as_float(row.get("_timestamp"))
+        if stamp is not None:
             self._stamp_steps.append(step)
-            self._stamps.append(float(stamp))
+            self._stamps.append(stamp)
         for key, value in row.items():
             if key in _INTERNAL or key.startswith("_wandb"):
                 continue
@@ -247,7 +247,7 @@ def build_run(info: CloudRunInfo, history: HistoryPart | HistoryBuilder, fetched
         read_notes.append(facts.note)
     config = {k: v for k, v in flatten(info.config).items() if not k.startswith("_wandb")}
     summary = {k: v for k, v in flatten(info.summary).items() if not k.startswith("_wandb")}
-    last_steps = [s.last_step for s in metrics.values() if len(s)]
+    last_steps = [s.last_step for s in metrics.values() if s.last_step is not None]
     last_step = info.last_step if info.last_step is not None and info.last_step >= 0 else None
     if last_step is None and last_steps:
         last_step = max(last_steps)
@@ -279,12 +279,13 @@ def build_run(info: CloudRunInfo, history: HistoryPart | HistoryBuilder, fetched
 
 
 def _runtime(info: CloudRunInfo) -> float | None:
-    runtime = info.summary.get("_runtime")
-    if _finite(runtime):
-        return float(runtime)
+    runtime = _as_float(info.summary.get("_runtime"))
+    if runtime is not None:
+        return runtime
     wb = info.summary.get("_wandb")
-    if isinstance(wb, Mapping) and _finite(wb.get("runtime")):
-        return float(wb["runtime"])
+    wb_runtime = _as_float(wb.get("runtime")) if isinstance(wb, Mapping) else None
+    if wb_runtime is not None:
+        return wb_runtime
     if info.created_at is not None and info.heartbeat_at is not None:
         return max(0.0, info.heartbeat_at - info.created_at)
     return None
@@ -292,6 +293,10 @@ def _runtime(info: CloudRunInfo) -> float | None:
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _as_float(value: Any) -> float | None:
+    return float(value) if _finite(value) else None
 
 
 def _as_int(value: Any) -> int | None:
