@@ -1,5 +1,7 @@
-"""Discovery and side-file reads do not follow links to files: a link may lead out of the
-folders the user allowed (the catalog already does not enter linked folders)."""
+"""Links and the local readers. The catalog hands a linked file to ``scan`` only when it
+resolves inside the walked tree; files a reader looks up by name itself (``hparams.yaml``,
+``*_results.json``, event files listed at load, a checkpoint's state) are read through a link
+only when it stays inside the run's own folder, since nobody vetted them."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from runwise_core.catalog import Catalog
-from runwise_core.sources import hf_trainer, lightning_csv, metric_log, tensorboard
+from runwise_core.sources import metric_log
 
 SECRET = "s3cr3t-value"
 
@@ -29,11 +31,7 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
     return root, outside
 
 
-def _files(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if not p.is_dir())
-
-
-def test_linked_logs_are_not_discovered(dirs: tuple[Path, Path]) -> None:
+def test_logs_linked_from_outside_the_tree_are_not_discovered(dirs: tuple[Path, Path]) -> None:
     root, outside = dirs
     (root / "leak.jsonl").symlink_to(outside / "metrics.jsonl")
     v0 = root / "version_0"
@@ -42,30 +40,52 @@ def test_linked_logs_are_not_discovered(dirs: tuple[Path, Path]) -> None:
     hf = root / "hf"
     hf.mkdir()
     (hf / "trainer_state.json").symlink_to(outside / "trainer_state.json")
-    tb = root / "tb"
-    tb.mkdir()
-    (tb / "events.out.tfevents.1.host.1.0").symlink_to(outside / "metrics.jsonl")
-    for source in (metric_log.SOURCE, lightning_csv.SOURCE, hf_trainer.SOURCE, tensorboard.SOURCE):
-        for folder in (root, v0, hf, tb):
-            assert source.scan(folder, _files(folder), []) == []
     assert Catalog([root], cache=None).refs() == []
 
 
-def test_linked_side_files_are_not_read(dirs: tuple[Path, Path]) -> None:
+def test_a_log_linked_inside_the_tree_is_discovered(dirs: tuple[Path, Path]) -> None:
+    root, _ = dirs
+    (root / "a").mkdir()
+    (root / "a" / "log.jsonl").write_text(json.dumps({"step": 1, "loss": 0.5}) + "\n")
+    (root / "alias.jsonl").symlink_to(root / "a" / "log.jsonl")
+    names = sorted(p.name for r in Catalog([root], cache=None).refs() for p in r.paths)
+    assert names == ["alias.jsonl", "log.jsonl"]
+
+
+def test_side_files_linked_out_of_the_run_folder_are_not_read(dirs: tuple[Path, Path]) -> None:
     root, outside = dirs
     v0 = root / "lightning_logs" / "version_0"
     v0.mkdir(parents=True)
     (v0 / "metrics.csv").write_text("epoch,step,loss\n0,1,0.5\n")
     (v0 / "hparams.yaml").symlink_to(outside / "hparams.yaml")
     hf = root / "hf"
-    hf.mkdir()
-    (hf / "trainer_state.json").write_text((outside / "trainer_state.json").read_text())
-    (hf / "all_results.json").symlink_to(outside / "all_results.json")
+    (hf / "checkpoint-1").mkdir(parents=True)
+    (hf / "checkpoint-1" / "trainer_state.json").symlink_to(outside / "trainer_state.json")
+    own = root / "own"
+    own.mkdir()
+    (own / "trainer_state.json").write_text((outside / "trainer_state.json").read_text())
+    (own / "all_results.json").symlink_to(outside / "all_results.json")
     runs = Catalog([root], cache=None).runs()
-    assert sorted(r.source for r in runs) == ["hf-trainer", "lightning-csv"]
+    assert sorted(r.source for r in runs) == ["hf-trainer", "lightning-csv"]  # not the linked checkpoint
     for run in runs:
         assert SECRET not in json.dumps([run.config, run.summary], default=str)
         assert run.metrics["loss"].values.tolist() == [0.5]
+
+
+def test_event_files_linked_out_of_the_run_folder_are_not_read(dirs: tuple[Path, Path], tmp_path: Path) -> None:
+    tbx = pytest.importorskip("tensorboardX")
+    root, outside = dirs
+    w = tbx.SummaryWriter(str(outside / "tb"))
+    w.add_scalar("secret_loss", 1.0, 1)
+    w.close()
+    (outside_event,) = (outside / "tb").iterdir()
+    run_dir = root / "tb"
+    w = tbx.SummaryWriter(str(run_dir))
+    w.add_scalar("loss", 0.5, 1)
+    w.close()
+    (run_dir / "events.out.tfevents.9999999999.x.1.0").symlink_to(outside_event)
+    (run,) = Catalog([root], cache=None).runs()
+    assert list(run.metrics) == ["loss"]
 
 
 def test_a_path_named_explicitly_may_be_a_link(dirs: tuple[Path, Path]) -> None:

@@ -43,7 +43,7 @@ from ..cache import current as current_cache
 from ..errors import UnreadableLog
 from ..model import Run, Series
 from .base import RunRef
-from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id, regular_file
+from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id, is_regular, side_file
 from .row_table import cell_value
 
 STATE = "trainer_state.json"
@@ -62,7 +62,7 @@ def _checkpoints(folder: Path, subdirs: list[str]) -> list[tuple[int, str]]:
     found = []
     for name in subdirs:
         m = _CHECKPOINT.fullmatch(name)
-        if m and regular_file(folder / name / STATE):
+        if m and side_file(folder / name / STATE, folder / name):
             found.append((int(m.group(1)), name))
     return sorted(found)
 
@@ -137,7 +137,7 @@ def _add_results(run: Run, folder: Path) -> None:
     in the summary, apart from the curves."""
     for name in _RESULTS:
         path = folder / name
-        if not regular_file(path):
+        if not side_file(path, folder):
             continue
         try:
             data = json.loads(path.read_bytes())
@@ -156,7 +156,7 @@ class HfTrainerSource:
 
     def scan(self, folder: Path, files: list[str], subdirs: list[str]) -> list[RunRef]:
         checkpoints = _checkpoints(folder, subdirs)
-        if STATE in files and regular_file(folder / STATE):  # not a named pipe (blocks) nor a link (may lead out)
+        if STATE in files and is_regular(folder / STATE):  # not a named pipe: a read would block
             state_path = folder / STATE
         elif checkpoints:
             state_path = folder / checkpoints[-1][1] / STATE

@@ -22,7 +22,7 @@ import numpy as np
 from ..model import Run
 from .base import RunRef
 from .line_records import read_table
-from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id, regular_file
+from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id, is_regular, side_file
 from .yaml_safe import load_yaml_mapping
 
 METRICS = "metrics.csv"
@@ -59,7 +59,7 @@ def _continues(folder: Path, first: int, second: int | None) -> str | None:
     best: tuple[int, str] | None = None
     for sib in folder.parent.iterdir() if folder.parent.is_dir() else ():
         if (sib == folder or not _VERSION.fullmatch(sib.name) or sib.is_symlink()
-                or not regular_file(sib / METRICS)):
+                or not side_file(sib / METRICS, sib)):
             continue
         edges = _edge_steps(sib / METRICS)
         if edges is None:
@@ -76,8 +76,8 @@ class LightningCsvSource:
     name = "lightning-csv"
 
     def scan(self, folder: Path, files: list[str], subdirs: list[str]) -> list[RunRef]:
-        if not is_lightning_folder(folder, files) or not regular_file(folder / METRICS):
-            return []  # not a named pipe (a read would block) nor a link (it may lead out of the roots)
+        if not is_lightning_folder(folder, files) or not is_regular(folder / METRICS):
+            return []  # not a named pipe: a read would block
         csv_path = folder / METRICS
         return [RunRef(source=self.name, id=path_id(folder.name, folder, self.name), paths=(folder,),
                        sort_time=newest_mtime([csv_path]) or 0.0,
@@ -105,7 +105,7 @@ class LightningCsvSource:
                               int(distinct[1]) if distinct.size > 1 else None)
             if note:
                 run.read_notes.append(note)
-        if regular_file(hp_path):
+        if side_file(hp_path, folder):
             config, notes = load_yaml_mapping(hp_path)
             run.config = flatten(config)
             run.read_notes.extend(notes)

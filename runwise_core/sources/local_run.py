@@ -55,19 +55,28 @@ def display_name(path: Path, is_file: bool = False, max_parts: int = 4) -> str:
     return "/".join(parts[-take:])
 
 
-def regular_file(path: Path) -> bool:
-    """A regular file that is not a symbolic link: what discovery and side-file reads accept.
-
-    A link may lead out of the folders the user allowed runwise to read (or to a named pipe,
-    which would block a read), so links to files are not followed, just as the catalog does
-    not enter linked folders. A path the user names explicitly is another matter and is
-    confined by the front end.
-    """
+def is_regular(path: Path) -> bool:
+    """``path`` leads to a regular file (not a named pipe, whose read would block, nor a
+    device). For files the catalog handed to ``scan``: it passes on a link only when the link
+    resolves inside the tree being walked."""
     try:
-        st = os.lstat(path)
+        st = os.stat(path)
     except OSError:
         return False
     return stat.S_ISREG(st.st_mode)
+
+
+def side_file(path: Path, within: Path) -> bool:
+    """A file a reader looks up by name beside a run (``hparams.yaml``, ``*_results.json``, a
+    sibling version's ``metrics.csv``, a checkpoint's state) may be read: a regular file, and
+    when it is a link, one that resolves inside ``within`` (the run's own folder tree). The
+    catalog never vetted it, and a link may lead out of the folders the user allowed."""
+    if not is_regular(path):
+        return False
+    if not os.path.islink(path):
+        return True
+    real, base = os.path.realpath(path), os.path.realpath(within)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
 
 
 def newest_mtime(paths: Iterable[Path]) -> float | None:

@@ -39,7 +39,7 @@ from ..model import Run
 from .base import RunRef
 from .lightning_csv import is_lightning_folder
 from .line_records import read_table
-from .local_run import display_name, exitless_run, newest_mtime, path_id, regular_file
+from .local_run import display_name, exitless_run, newest_mtime, path_id, is_regular
 from .log_parts import STEP_KEYS, count_parts, restarts, split_key
 from .row_table import RowTable
 
@@ -138,8 +138,8 @@ def _is_candidate(folder: Path, name: str, files: list[str]) -> bool:
         return False
     if low == "metrics.csv" and is_lightning_folder(folder, files):
         return False
-    # a regular file only: a named pipe would block the read, a link may lead out of the roots
-    return low.endswith(JSON_SUFFIXES + CSV_SUFFIXES) and regular_file(folder / name)
+    # a regular file only: a named pipe would block the read (links: vetted by the catalog)
+    return low.endswith(JSON_SUFFIXES + CSV_SUFFIXES) and is_regular(folder / name)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from ..cache import current as current_cache
 from ..errors import UnreadableLog
 from ..model import Run, Series
 from .base import RunRef
-from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id, regular_file
+from .local_run import display_name, exitless_run, flatten, newest_mtime, path_id, is_regular, side_file
 from .tb_event import decode_event, session_hparams, simple_scalar
 from .tfrecord import read_records
 from .yaml_safe import load_yaml_mapping
@@ -48,9 +48,9 @@ CACHE_KIND = "tensorboard-events-2"
 
 def event_files(folder: Path, files: list[str]) -> list[Path]:
     """The event files among ``files``, oldest first (by the timestamp in the name); regular
-    files only (:func:`.local_run.regular_file`: no links, no pipes)."""
+    files only (a named pipe would block the read)."""
     found = [(int(m.group(1)), name) for name in files if (m := _EVENTS.match(name))]
-    return [folder / name for _, name in sorted(found) if regular_file(folder / name)]
+    return [folder / name for _, name in sorted(found) if is_regular(folder / name)]
 
 
 class _FileState:
@@ -245,7 +245,8 @@ class TensorBoardSource:
             names = sorted(p.name for p in folder.iterdir())
         except OSError:
             names = []
-        paths = event_files(folder, names)
+        # listed again (a restarted writer adds files); a link only if it stays in this folder
+        paths = [p for p in event_files(folder, names) if side_file(p, folder)]
         if not paths:
             raise UnreadableLog(f"{folder} holds no events.out.tfevents.* file (moved or deleted?)")
         run = exitless_run(ref.id, ref.name_hint or display_name(folder), self.name, folder, paths)
@@ -254,7 +255,7 @@ class TensorBoardSource:
             run.read_notes.append(f"{len(paths)} event files read as one run: {', '.join(p.name for p in paths)}")
         _merge(states, run)
         hp = folder / HPARAMS
-        if regular_file(hp):
+        if side_file(hp, folder):
             config, notes = load_yaml_mapping(hp)
             run.config = flatten(config)
             run.read_notes.extend(notes)
