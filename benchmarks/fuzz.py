@@ -77,8 +77,11 @@ def make_pristine(work: Path) -> dict:
         for step in range(30):
             writer.add_scalar("loss", 1.0 / (step + 1), step)
             writer.add_scalar("acc", step / 30, step)
+            if step % 10 == 0:  # the other record kinds a real log holds
+                writer.add_histogram("weights", [0.1 * step, 0.2, 0.3, 0.4], step)
+                writer.add_text("note", f"step {step}", step)
         writer.close()
-        p["tb"] = next((work / "tb-src").iterdir()).read_bytes().hex()
+        p["tb"] = next(f for f in (work / "tb-src").iterdir() if f.is_file()).read_bytes().hex()
     except ImportError:
         pass
     full = Catalog([folder]).runs()[0]
