@@ -124,7 +124,8 @@ class RunCache:
         self.notes: list[str] = []  # write failures, for whoever wants to show them
 
     def entry_path(self, kind: str, path: Path) -> Path:
-        ident = hashlib.sha256(f"{kind}\0{os.path.abspath(path)}".encode()).hexdigest()
+        # surrogateescape: a file name that is not UTF-8 reaches Python with lone surrogates
+        ident = hashlib.sha256(f"{kind}\0{os.path.abspath(path)}".encode("utf-8", "surrogateescape")).hexdigest()
         return self.root / f"v{VERSION}" / ident[:2] / f"{ident}.rwc"
 
     # -- reading -------------------------------------------------------------------------

@@ -290,3 +290,18 @@ def test_side_files_that_never_end_or_block_are_skipped(wandb_log, tmp_path):
     outcome = json.loads(done.stdout)
     got = {name: outcome[str(tree)] for name, (tree, _) in trees.items()}
     assert got == {name: "ok 1" for name in trees}
+
+
+def test_file_names_that_are_not_utf8_are_listed_and_read(tmp_path):
+    """Linux file names are bytes: one that is not UTF-8 reaches Python with surrogate escapes,
+    which must survive the cache key, the catalog and the output."""
+    os.makedirs(os.fsencode(tmp_path) + b"/run\xff", exist_ok=True)
+    with open(os.fsencode(tmp_path) + b"/run\xff/bad\xfename.jsonl", "wb") as f:
+        f.write(GOOD_LOG)
+    env = {**os.environ, "RUNWISE_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("RUNWISE_NO_CACHE", None)
+    for argv in (["list"], ["latest"], ["local"]):
+        done = subprocess.run([sys.executable, "-m", "runwise", *argv, "--dir", str(tmp_path)], capture_output=True,
+                              text=True, timeout=HANG_GUARD_S, env=env, errors="replace")
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (argv, done.stderr[-1500:])
+        assert "name" in done.stdout
