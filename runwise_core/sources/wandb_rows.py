@@ -240,16 +240,19 @@ def _items(buf: np.ndarray, b: _Int, tags: np.ndarray, recs: np.ndarray, body_st
     index: dict[str, int] = {}
     for length in np.unique(kf_len[ok_item]).tolist():
         sel = np.flatnonzero(ok_item & (kf_len == length))
-        rows = buf[kf_start[sel][:, None] + np.arange(length)]
+        width = -(-length // 8) * 8  # whole uint64 words, zero-padded
+        rows = np.zeros((sel.size, width), np.uint8)
+        rows[:, :length] = buf[kf_start[sel][:, None] + np.arange(length)]
+        words = rows.view(np.uint64)
         h = np.full(sel.size, length, np.uint64)
-        for j in range(length):
-            h = h * np.uint64(1099511628211) + rows[:, j]
+        for j in range(words.shape[1]):
+            h = h * np.uint64(1099511628211) ^ words[:, j]
         uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
         inverse = inverse.reshape(-1)
         same = (rows == rows[first][inverse]).all(axis=1)
         ids = np.empty(uniq.size, np.int64)
         for u, f in enumerate(first.tolist()):
-            name = keys.key(rows[f].tobytes())
+            name = keys.key(rows[f, :length].tobytes())
             if name is None:
                 ids[u] = -1
                 continue
@@ -268,20 +271,25 @@ def parse_numbers(items: Items, index: np.ndarray) -> np.ndarray | None:
     """The values of items ``index`` as Python's ``float`` reads their bytes (the slow path
     reads them the same way), or None if one does not read as a number.
 
-    Every byte of the batch that is not part of a wanted value becomes a space, and the
-    result is split: one bytes object per value, made in C, then ``float`` mapped over them.
+    The value bytes are gathered into one buffer, a space after each value, and split: one
+    bytes object per value, made in C, then ``float`` mapped over them.
     """
-    if index.size == 0:
+    n = index.size
+    if n == 0:
         return np.zeros(0, np.float64)
-    buf = items.buf
-    delta = np.zeros(buf.size + 1, np.int8)
-    delta[items.vstart[index]] = 1
-    delta[items.vend[index]] -= 1
-    inside = np.cumsum(delta[:-1], dtype=np.int8).view(bool)
-    words = np.where(inside, buf, np.uint8(0x20)).tobytes().split()
-    if len(words) != index.size:
+    vs, ve = items.vstart[index], items.vend[index]
+    lengths = ve - vs
+    total = int(lengths.sum())
+    ends = np.cumsum(lengths)
+    # Byte j of the gathered values comes from buf[vs[k] + (j - start of value k)].
+    value_of = np.repeat(np.arange(n), lengths)
+    src = np.arange(total) + np.repeat(vs - (ends - lengths), lengths)
+    out = np.full(total + n, 0x20, np.uint8)
+    out[np.arange(total) + value_of] = items.buf[src]
+    words = out.tobytes().split()
+    if len(words) != n:
         return None  # a value that is empty or holds whitespace: let the slow path judge it
     try:
-        return np.fromiter(map(float, words), np.float64, index.size)
+        return np.fromiter(map(float, words), np.float64, n)
     except ValueError:
         return None
