@@ -371,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
     try:
+        if hasattr(sys.stdout, "reconfigure"):  # a key with lone surrogates, a terminal that is not UTF-8
+            sys.stdout.reconfigure(errors="replace")
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:  # `runwise history | head`: the reader left; not an error

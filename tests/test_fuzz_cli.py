@@ -77,3 +77,19 @@ def test_any_command_line_ends_in_output_or_one_message(argv):
 def test_steps_beyond_any_run_are_a_usage_error(argv):
     code, out, err = run_cli(argv)
     assert code == 1 and out == "" and err.startswith("runwise: ") and "Traceback" not in err, err
+
+
+def test_output_that_the_terminal_cannot_encode_is_replaced_not_a_traceback(tmp_path):
+    """A JSON key may hold lone surrogates (``"\\ud800"`` is valid JSON, not valid Unicode), and a
+    terminal may not be UTF-8 (sparklines, arrows): the text is printed with replacements."""
+    import subprocess
+    import sys
+
+    (tmp_path / "m.jsonl").write_text('{"step": 0, "loss": 1.0, "\\udcff\\ud800x": 2.0}\n'
+                                      '{"step": 1, "loss": 0.5, "\\udcff\\ud800x": 3.0}\n')
+    cases = [({}, ["keys", "--dir", str(tmp_path)]), ({"PYTHONIOENCODING": "ascii"}, ["list", "--dir", str(EXAMPLES)])]
+    for extra, argv in cases:
+        env = {**os.environ, "RUNWISE_CACHE_DIR": str(tmp_path / "cache"), **extra}
+        done = subprocess.run([sys.executable, "-m", "runwise", *argv], capture_output=True, timeout=60, env=env)
+        assert done.returncode == 0 and b"Traceback" not in done.stderr, (argv, done.stderr[-1500:])
+        assert b"?" in done.stdout
