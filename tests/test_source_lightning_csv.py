@@ -116,7 +116,7 @@ def test_each_version_is_its_own_run_and_a_resume_says_what_it_continues(tmp_pat
     assert runs["version_1"].metrics["train_loss_step"].first_step == 49
     assert runs["version_1"].read_notes == ["version_1 continues version_0 (which ends at step 39)"]
     assert runs["version_0"].read_notes == [] and runs["version_2"].read_notes == []
-    assert runs["version_1"].name.endswith("lightning_logs/version_1")
+    assert runs["version_1"].name.endswith("/version_1") and "lightning_logs" not in runs["version_1"].name
 
 
 def test_damaged_rows_are_skipped_with_notes(tmp_path: Path) -> None:

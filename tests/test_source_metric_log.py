@@ -297,16 +297,17 @@ def test_real_corpus_metric_logs_found_are_detr_parts_only() -> None:
     found = []
     for folder, subdirs, files in os.walk(REAL):
         found += SOURCE.scan(Path(folder), sorted(files), subdirs)
-    assert sorted(r.name_hint for r in found) == ["detr_jsonl_two_runs_appended/output/log.txt#1",
-                                                  "detr_jsonl_two_runs_appended/output/log.txt#2"]
+    assert sorted(r.name_hint for r in found) == ["detr_jsonl_two_runs_appended/log.txt#1",
+                                                  "detr_jsonl_two_runs_appended/log.txt#2"]
     assert {r.paths[0] for r in found} == {DETR}
 
 
 def test_display_names_climb_past_generic_folders(tmp_path: Path) -> None:
     from runwise_core.sources.local_run import display_name
 
-    assert display_name(Path("/x/slm/lightning_logs/version_0")) == "slm/lightning_logs/version_0"
-    assert display_name(Path("/x/detr/output/log.txt"), is_file=True) == "detr/output/log.txt"
+    assert display_name(Path("/x/slm/lightning_logs/version_0")) == "slm/version_0"
+    assert display_name(Path("/x/detr/output/log.txt"), is_file=True) == "detr/log.txt"
+    assert display_name(Path("/x/exp/log.csv"), is_file=True) == "exp/log.csv"
     assert display_name(Path("/x/cpt_run")) == "cpt_run"
     assert display_name(Path("/a.jsonl"), is_file=True) == "a.jsonl"
 

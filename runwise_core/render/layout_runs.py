@@ -49,14 +49,19 @@ def layout_run_list(r: RunList) -> Doc:
     keys = {row.metric for row in r.rows}
     same_key = len(keys) == 1 and None not in keys
     metric_header = next(iter(keys)) if same_key else "metric"
+    # The source column appears only when the runs come from more than one kind of log: a
+    # folder of W&B runs pays nothing for it.
+    mixed = len({row.source for row in r.rows}) > 1
     # The title rides in the last header cell: no line of its own, no padding on any row.
-    header = ("id", "state", "step", metric_header, "trend", f"name ({title})")
+    header = ("id", "state", *(("source",) if mixed else ()), "step", metric_header, "trend", f"name ({title})")
     rows = []
     for row in r.rows:
         value = num(row.final) if same_key else (f"{row.metric}={num(row.final)}" if row.metric else "-")
         trend = trend_cell(_shape(row.shape, LIST_SPARK), row.trend.arrow) if row.trend else ""
-        rows.append((row.id, row.state.value, step(row.last_step), value, trend, name(row.name)))
-    return Doc((Table(header, tuple(rows), "llrrll", "runs", "use -n N"),) + skipped)
+        rows.append((row.id, row.state.value, *((row.source,) if mixed else ()), step(row.last_step), value, trend,
+                     name(row.name)))
+    align = "lllrrll" if mixed else "llrrll"
+    return Doc((Table(header, tuple(rows), align, "runs", "use -n N"),) + skipped)
 
 
 def _status_line(s: RunSummary) -> str:

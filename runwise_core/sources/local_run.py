@@ -7,7 +7,7 @@ files: a run written in the last few minutes is running, anything else is ``unkn
 
 Ids. These formats carry no run id, and a reader does not know the scan root, so the id is
 ``<label>-<hash6>``: a readable label (the run folder's name, say ``version_0``, or a log
-file's stem, cut to 24 characters) and the first 6 hex digits of the SHA-1 of the source name and the absolute path.
+file's stem, cut to 12 characters) and the first 6 hex digits of the SHA-1 of the source name and the absolute path.
 It is stable for a path, short, and tells apart the many ``version_0`` folders of one tree.
 """
 
@@ -25,7 +25,7 @@ from .columns import flatten  # noqa: F401  (re-exported: one config flattening 
 
 
 #: Ids stay short: a long folder name is cut to this many characters (the hash keeps it unique).
-MAX_LABEL = 24
+MAX_LABEL = 12
 
 
 def path_id(label: str, path: Path, source: str) -> str:
@@ -42,17 +42,24 @@ _GENERIC = re.compile(r"(version_\d+|checkpoint-\d+|lightning_logs|logs?|outputs
 
 
 def display_name(path: Path, is_file: bool = False, max_parts: int = 4) -> str:
-    """A readable run name from its path: the run's folder (or a log file with its folder),
-    preceded by the folders above it up to the first one whose name is not generic.
+    """A readable run name from its path: the run's folder (or a log file's name), preceded
+    by the nearest folder above it whose name is not generic; generic folders between the two
+    (``lightning_logs``, ``output``) are left out, since they tell no two runs apart.
 
-    ``.../slm/lightning_logs/version_0`` -> ``slm/lightning_logs/version_0``;
-    ``.../detr/output/log.txt`` -> ``detr/output/log.txt``; ``.../cpt_run`` -> ``cpt_run``.
+    ``.../slm/lightning_logs/version_0`` -> ``slm/version_0``;
+    ``.../detr/output/log.txt`` -> ``detr/log.txt``; ``.../cpt_run`` -> ``cpt_run``.
     """
     parts = Path(os.path.abspath(path)).parts[1:]  # without the root
-    take = min(2 if is_file else 1, len(parts))  # a log file's name needs its folder
-    while take < min(max_parts, len(parts)) and _GENERIC.fullmatch(parts[-take]):
-        take += 1
-    return "/".join(parts[-take:])
+    if not parts:
+        return str(path)
+    own = parts[-1]
+    if not _GENERIC.fullmatch(Path(own).stem if is_file else own) and not is_file:
+        return own
+    for depth in range(2, min(max_parts, len(parts)) + 1):
+        ancestor = parts[-depth]
+        if not _GENERIC.fullmatch(ancestor):
+            return f"{ancestor}/{own}"
+    return "/".join(parts[-min(2, len(parts)):])
 
 
 def is_regular(path: Path) -> bool:
