@@ -45,18 +45,28 @@ KEY = "train/loss"
 GROW_ROWS = 10_000
 
 
+TIME = shutil.which("time") or "/usr/bin/time"
+
+
 def run_rss(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, int, str]:
-    """Run ``argv``; wall seconds, the child's own peak RSS in MB (``wait4``), stdout."""
+    """Run ``argv``; wall seconds, its peak RSS in MB, stdout.
+
+    The RSS comes from GNU ``time -f %M`` wrapped around the command: ``ru_maxrss`` of a child
+    forked straight from this (large) benchmark process would count this process's pages.
+    """
+    out_path, rss_path = DATA / ".bench-stdout", DATA / ".bench-rss"
+    wrapped = [TIME, "-f", "%M", "-o", str(rss_path), *argv] if Path(TIME).exists() else argv
     start = time.perf_counter()
-    out_path = DATA / ".bench-stdout"
     with open(out_path, "wb") as out, open(os.devnull, "wb") as devnull:
-        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=devnull)
-        _, status, usage = os.wait4(proc.pid, 0)
+        code = subprocess.call(wrapped, env=env, cwd=cwd, stdout=out, stderr=devnull)
     wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(argv)}")
-    return wall, usage.ru_maxrss // 1024, out_path.read_text(errors="replace")
+    if code != 0:
+        raise SystemExit(f"failed ({code}): {' '.join(argv)}")
+    try:
+        rss = int(rss_path.read_text().split()[-1]) // 1024
+    except (OSError, ValueError, IndexError):
+        rss = 0
+    return wall, rss, out_path.read_text(errors="replace")
 
 
 def timed(label: str, argv: list[str], env: dict[str, str], repeat: int, before=None,
@@ -164,7 +174,9 @@ def growth_jsonl(env: dict[str, str], repeat: int) -> dict:
         wall, peak, _ = run_rss(runwise("keys", JSONL_ID, "--dir", str(root)), env)
         walls.append(wall)
         rss.append(peak)
-    rows = sum(1 for _ in open(history, "rb").read()[cut:].splitlines())
+    with open(history, "rb") as f:
+        f.seek(cut)
+        rows = sum(1 for _ in f)
     row = {"label": f"growth: runwise keys after +{rows:,} rows of the JSONL", "median_s": statistics.median(walls),
            "min_s": min(walls), "rss_mb": max(rss), "n": repeat}
     print(f"  {row['label']}: {row['median_s']:.3f} s", file=sys.stderr, flush=True)
