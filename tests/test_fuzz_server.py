@@ -220,3 +220,49 @@ def test_stdio_server_survives_generated_calls_and_writes_protocol_only():
         text = r["result"]["content"][0]["text"]
         assert "Traceback" not in text and "failed inside runwise" not in text, f"{name}: {text}"
     assert "Traceback" not in stderr
+
+
+def test_stdio_server_answers_when_a_log_holds_text_that_is_not_unicode(tmp_path):
+    """Lone surrogates reach strings two ways: a JSON key escaped as ``"\\ud800"`` (valid JSON,
+    not valid Unicode) and a file name that is not UTF-8. Every answer, error and progress
+    message holding one must still be sent (with a replacement), and the process stay up."""
+    (tmp_path / "m.jsonl").write_text('{"step": 0, "loss": 1.0, "\\udcff\\ud800x": 2.0}\n'
+                                      '{"step": 1, "loss": 0.5, "\\udcff\\ud800x": 3.0}\n')
+    with open(os.fsencode(tmp_path) + b"/odd\xffname.jsonl", "wb") as f:
+        f.write(b'{"step": 0, "loss": 1.0}\n')
+    env = {**os.environ, **server_env(tmp_path), "RUNWISE_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "runwise.server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd="/")
+    guard = threading.Timer(30, proc.kill)  # a server that stops answering fails the test instead of hanging it
+    guard.start()
+    calls = [("get_keys", {"run": "m-"}), ("list_runs", {}), ("get_history", {"run": "m-", "keys": ["x"]}),
+             ("summarize_run", {"run": "odd"})]
+    try:
+        def send(msg: dict) -> None:
+            proc.stdin.write(json.dumps(msg).encode() + b"\n")
+            proc.stdin.flush()
+
+        send({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+              "params": {"protocolVersion": LATEST_HANDSHAKE_VERSION, "capabilities": {},
+                         "clientInfo": {"name": "fuzz", "version": "0"}}})
+        assert json.loads(proc.stdout.readline())["id"] == 0
+        send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        replies = []
+        for i, (name, args) in enumerate(calls, start=1):
+            send({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+                  "params": {"name": name, "arguments": args, "_meta": {"progressToken": i}}})
+            while True:
+                line = proc.stdout.readline()
+                assert line, f"no answer to {name}: {proc.stderr.read().decode(errors='replace')[-1500:]}"
+                msg = json.loads(line)
+                if msg.get("id") == i:
+                    replies.append(msg)
+                    break
+        assert proc.poll() is None
+    finally:
+        guard.cancel()
+        proc.kill()
+        proc.wait()
+    texts = [r["result"]["content"][0]["text"] for r in replies]
+    assert "\ufffdx" in texts[0] or "?x" in texts[0]
+    assert not replies[0]["result"]["isError"] and replies[2]["result"]["isError"]

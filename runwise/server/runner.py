@@ -58,8 +58,8 @@ class Runner:
             with self.workspace.lock:
                 if abandoned.is_set():  # answered already (timeout, cancel) while waiting for the lock
                     return ""
-                result = work(progress.post)
-                return render_listed(result, max_tokens)
+                result = work(lambda done, total, message: progress.post(done, total, sendable(message)))
+                return sendable(render_listed(result, max_tokens))
 
         failure: Exception | None = None
         text = ""
@@ -89,17 +89,24 @@ class Runner:
                              "read in the background; later calls will wait for it). Try again in a minute, or "
                              "ask for less: fewer runs (limit), fewer keys, a step range")
         if isinstance(err, RunwiseError):
-            error = ToolError(str(err))
+            error = ToolError(sendable(str(err)))
         elif isinstance(err, ToolError):
             return err
         else:  # the one catch-all: logged with its traceback, answered with a short message
             log.error("%s failed unexpectedly", tool, exc_info=err)
-            detail = str(err).splitlines()[0][:200] if str(err) else ""
+            detail = sendable(str(err).splitlines()[0][:200]) if str(err) else ""
             error = ToolError(f"{tool} failed inside runwise ({type(err).__name__}{': ' + detail if detail else ''}). "
                               "This is a runwise bug, logged on the server's stderr; other runs and tools still "
                               "work, e.g. list_runs or summarize_run with another run")
         error.__cause__ = err
         return error
+
+
+def sendable(text: str) -> str:
+    """``text`` with what UTF-8 cannot encode replaced: a log's JSON key may hold lone
+    surrogates (``"\\ud800"``) and a file name that is not UTF-8 reaches Python as them; one
+    such character in a message kills the SDK's stdout writer, and with it the server."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def render_listed(result: Any, max_tokens: int) -> str:
