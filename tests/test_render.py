@@ -213,3 +213,16 @@ def test_a_long_list_of_anomalies_shows_five_and_says_how_to_get_the_rest():
     assert sum(1 for line in lines if line.startswith("  spike ")) == 5
     assert lines[7] == "  … 2 more (spike): runwise run abc12345 --format json lists all"
     assert len(json.loads(render(s, "json"))["anomalies"]) == 7
+
+
+def test_list_names_each_runs_source_only_when_sources_are_mixed():
+    wandb_only = views.list_view([make_run("aaa11111"), make_run("bbb22222")], now=NOW)
+    assert render(wandb_only, "text").splitlines()[0].split()[:3] == ["id", "state", "step"]
+    mixed = views.list_view([make_run("aaa11111"), make_run("log-1a2b3c", source="jsonl")], now=NOW)
+    lines = render(mixed, "text").splitlines()
+    assert lines[0].split()[:4] == ["id", "state", "source", "step"]
+    assert lines[1].split()[:4] == ["aaa11111", "finished", "wandb", "9990"]
+    assert lines[2].split()[:4] == ["log-1a2b3c", "finished", "jsonl", "9990"]
+    md = render(mixed, "md").splitlines()
+    assert md[0].startswith("| id | state | source | step |")
+    assert md[3].startswith("| log-1a2b3c | finished | jsonl | 9990 |")
