@@ -17,13 +17,13 @@ from ..analysis.downsample import downsample
 from ..errors import UsageError
 from ..model import Series
 from ..tokens import estimate
-from ..views import (BestList, Comparison, ConfigView, History, KeyList, LiveStatus, RunList, RunSummary,
+from ..views import (AnomalyReport, BestList, Comparison, ConfigView, History, KeyList, LiveStatus, RunList, RunSummary,
                      StabilityTable, StatsTable)
 from . import jsondoc
 from .budget import fit_doc, fit_json
 from .doc import Doc
 from .layout_metrics import layout_compare, layout_history, layout_keys, layout_stability, layout_stats
-from .layout_runs import layout_best, layout_config, layout_live, layout_run_list, layout_run_summary
+from .layout_runs import layout_anomaly_report, layout_best, layout_config, layout_live, layout_run_list, layout_run_summary
 from .markdown import to_markdown
 from .text import to_text
 
@@ -32,6 +32,7 @@ FORMATS = ("text", "md", "json")
 _LAYOUTS: dict[type, Callable[[Any], Doc]] = {
     RunList: layout_run_list,
     RunSummary: layout_run_summary,
+    AnomalyReport: layout_anomaly_report,
     KeyList: layout_keys,
     StatsTable: layout_stats,
     StabilityTable: layout_stability,
@@ -45,6 +46,7 @@ _LAYOUTS: dict[type, Callable[[Any], Doc]] = {
 _JSON: dict[type, tuple[Callable[[Any], dict[str, Any]], tuple[str, ...], str]] = {
     RunList: (jsondoc.runs_dict, ("runs",), "use -n N"),
     RunSummary: (jsondoc.summary_dict, ("config", "summary", "metrics", "anomalies"), "use -k KEYS"),
+    AnomalyReport: (jsondoc.anomaly_report_dict, ("anomalies", "keys_checked"), "use -k KEYS"),
     KeyList: (jsondoc.keys_dict, ("keys", "non_scalar"), "runwise keys ID PREFIX"),
     StatsTable: (jsondoc.stats_dict, ("stats",), "use -k KEYS"),
     StabilityTable: (jsondoc.stability_dict, ("stability",), "use -k KEYS"),

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..analysis.compare import MISSING
 from ..analysis.stats import SeriesStats
-from ..views import (BestList, Comparison, ConfigView, History, KeyList, LiveStatus, RunList, RunSummary,
+from ..views import (AnomalyReport, BestList, Comparison, ConfigView, History, KeyList, LiveStatus, RunList, RunSummary,
                      StabilityTable, StatsTable)
 from .sparkline import sparkline
 
@@ -98,6 +98,11 @@ def summary_dict(s: RunSummary) -> dict[str, Any]:
         "summary": {k: number(v) for k, v in s.summary.items()},
         "config": {k: value(v) for k, v in s.config.items()},
     }
+
+
+def anomaly_report_dict(r: AnomalyReport) -> dict[str, Any]:
+    return {"id": r.id, "name": r.name, "state": r.state.value, "last_step": r.last_step,
+            "keys_checked": list(r.keys_checked), "anomalies": [anomaly_dict(a) for a in r.anomalies]}
 
 
 def keys_dict(k: KeyList) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..numfmt import fmt, fmt_duration
-from ..views import BestList, ConfigView, LiveStatus, RunList, RunSummary
+from ..views import AnomalyReport, BestList, ConfigView, LiveStatus, RunList, RunSummary
 from .cells import at, name, num, step, step_text
 from .doc import Code, Doc, Heading, Line, Table
 from .sparkline import COMPACT_BLOCKS, sparkline
@@ -171,3 +171,18 @@ def layout_best(b: BestList) -> Doc:
     )
     return Doc((Heading(title), Table(("id", "name", "state", "best@step", "final", "last step"), rows,
                                       "lllrrr", "runs", "use -n N")))
+
+
+def layout_anomaly_report(r: AnomalyReport) -> Doc:
+    """Findings first, one per line; when there are none, one line that says so and over
+    how many keys (the summary stays silent instead, but here the caller asked)."""
+    who = f"{r.id}" + (f" {r.name}" if r.name != r.id else "")
+    checked = f"{len(r.keys_checked)} key{'s' if len(r.keys_checked) != 1 else ''}"
+    if not r.anomalies:
+        if not r.keys_checked:
+            return Doc((Line(f"anomalies of {who}: nothing to check (no scalar metric logged)"),))
+        return Doc((Line(f"anomalies of {who}: none found in {checked} (every point, up to step "
+                         f"{step_text(r.last_step)})"),))
+    title = f"anomalies of {who}: {len(r.anomalies)} found in {checked}"
+    return Doc((Table((), anomaly_rows(r.anomalies), "ll", "anomalies", f"use -k KEY (runwise keys {r.id})",
+                      title=title),))

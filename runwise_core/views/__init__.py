@@ -6,6 +6,7 @@ Views never read files (the catalog loads runs), never format text, and raise
 """
 
 from ._common import RunBrief
+from .anomalies import AnomalyReport, anomalies_view
 from .best import BestList, BestRow, best_view
 from .compare import CompareRow, Comparison, compare_view
 from .config import ConfigView, config_view
@@ -18,6 +19,7 @@ from .stats import StatsTable, stats_view
 from .summary import MetricLine, RunSummary, run_view
 
 __all__ = [
+    "AnomalyReport",
     "DEFAULT_SAMPLES",
     "MAX_SAMPLES",
     "MIN_SAMPLES",
@@ -39,6 +41,7 @@ __all__ = [
     "RunSummary",
     "StabilityTable",
     "StatsTable",
+    "anomalies_view",
     "best_view",
     "compare_view",
     "config_view",

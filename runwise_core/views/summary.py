@@ -113,7 +113,7 @@ def run_view(
     found: tuple[Anomaly, ...] = ()
     checked = False
     if anomalies and _detect_anomalies is not None:
-        found = tuple(_detect_anomalies(run, keys=list(keys) if keys else None, settings=settings))
+        found = tuple(_detect_anomalies(run, keys=list(chosen) if keys else None, settings=settings))
         checked = True
     summary = {
         k: clean_number(v)
