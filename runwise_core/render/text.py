@@ -8,10 +8,20 @@ from .doc import Code, Doc, Heading, Line, Table
 #: into the next token, where every wider gap costs a token per cell.
 GAP = " "
 
+#: Control characters (C0, DEL, C1) as visible escapes: text from a log (a key, a name, a
+#: console line) must not forge an output line with a newline, or move, recolour or clear the
+#: user's terminal with an escape sequence.
+_VISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\n``, ``\\x1b``)."""
+    return text.translate(_VISIBLE)
+
 
 def table_lines(t: Table, indent: str = "") -> list[str]:
     """Columns padded to their widest cell; trailing spaces stripped."""
-    cells = [t.header, *t.rows] if t.header else list(t.rows)
+    cells = [[visible(c) for c in row] for row in ([t.header, *t.rows] if t.header else t.rows)]
     if not cells:
         return []
     ncol = max(len(r) for r in cells)
@@ -31,14 +41,14 @@ def to_text(doc: Doc) -> str:
     lines: list[str] = []
     for b in doc.blocks:
         if isinstance(b, (Heading, Line)):
-            lines.append(b.text)
+            lines.append(visible(b.text))
         elif isinstance(b, Table):
             if b.title:
-                lines.append(b.title)
+                lines.append(visible(b.title))
             lines.extend(table_lines(b, "  " if b.title else ""))
         elif isinstance(b, Code):
             if b.title:
-                lines.append(b.title)
-            lines.extend(b.header)
-            lines.extend(b.lines)
+                lines.append(visible(b.title))
+            lines.extend(map(visible, b.header))
+            lines.extend(map(visible, b.lines))
     return "\n".join(lines) + "\n"
