@@ -23,6 +23,7 @@ from runwise_core.catalog import Catalog
 from runwise_core.errors import RunwiseError, UsageError
 from runwise_core.model import Run, RunState
 from runwise_core.render import FORMATS, render
+from runwise_core.render.text import visible
 from runwise_core.settings import Settings, load_settings
 from runwise_core.sources.base import RunRef
 
@@ -365,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = compute(args, settings)
         text = render(result, args.format, args.max_tokens)
     except RunwiseError as err:
-        sys.stderr.write(f"{PROG}: {err}\n")
+        sys.stderr.write(f"{PROG}: {visible(str(err))}\n")  # (a key from a log may hold escapes)
         return 1
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")

@@ -34,3 +34,14 @@ def test_control_characters_from_a_log_are_shown_escaped(log, argv):
     assert not any(c in text for c in "\x1b\r\x7f\x9b\t"), repr(text)
     assert "x\\nstate finished, no anomalies" in text
     assert all(not line.startswith("state finished") for line in text.splitlines())
+
+
+def test_markdown_and_error_messages_escape_them_too(log):
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        assert cli.main(["keys", "--format", "md", "--dir", str(log.parent)]) == 0
+        assert cli.main(["history", "-k", "clear", "--dir", str(log.parent)]) == 1
+    for text in (out.getvalue(), err.getvalue()):
+        assert not any(c in text for c in "\x1b\r\x7f\x9b\t"), repr(text)
+    assert "| x\\nstate finished, no anomalies |" in out.getvalue()
+    assert "clear\\x1b[2J\\x1b[H" in err.getvalue()

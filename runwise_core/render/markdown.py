@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .doc import Code, Doc, Heading, Line, Table
+from .text import visible
 
 
 def _cell(text: str) -> str:
@@ -49,4 +50,4 @@ def to_markdown(doc: Doc) -> str:
             out.append("")
     while out and out[-1] == "":
         out.pop()
-    return "\n".join(out) + "\n"
+    return "\n".join(map(visible, out)) + "\n"  # each item is one line: a newline in one came from a log
