@@ -167,7 +167,7 @@ def pristine_rows(n: int) -> list[dict]:
 
 LINE_MUTATIONS = ("keep", "nan_token", "inf_token", "neg_inf_token", "null", "string_number", "bool",
                   "huge_int", "huge_float", "invalid_json", "truncated", "not_utf8", "bom", "blank",
-                  "crlf", "array", "long_string")
+                  "crlf", "array", "long_string", "surrogate_key", "control_key")
 
 
 def _line(row: dict, kind: str, a: int) -> bytes:
@@ -199,6 +199,9 @@ def _line(row: dict, kind: str, a: int) -> bytes:
         return text.encode() + b"\r"
     if kind == "array":
         return json.dumps(list(row.values())).encode()
+    if kind in ("surrogate_key", "control_key"):  # valid JSON whose key is not valid Unicode / holds escapes
+        key = "\\udcff\\ud800k" if kind == "surrogate_key" else "a\\u001b[2Jb\\nc\\u009b"
+        return (text[:-1] + f', "{key}": {1 + a % 7}.5}}').encode()
     raise ValueError(kind)
 
 
