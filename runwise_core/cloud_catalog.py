@@ -357,7 +357,9 @@ class CloudCatalog:
             if series is not None:
                 extra[key] = series
         notes: list[str] = []
+        sampled: tuple[int, int] | None = None
         if info.history_lines > rows_read or any(len(extra[k]) < counts.get(k, 0) for k in extra):
+            sampled = (rows_read, max(info.history_lines, rows_read))
             note = (f"history sampled by the W&B server: {rows_read:,} of {info.history_lines:,} rows, "
                     f"at most {samples:,} points per key")
             if extra:
@@ -367,7 +369,7 @@ class CloudCatalog:
                 note += f"; {len(left)} sparse key(s) may be thin ({', '.join(left[:4])}): ask for them by name"
             notes.append(note + "; counts, extremes and statistics are over the sample: "
                                 "load with exact=True (runwise --exact) for every point")
-        return builder.part(notes, extra)
+        return builder.part(notes, extra, sampled)
 
     def _scan(self, info: CloudRunInfo, obj: Any, progress: Progress | None) -> HistoryPart:
         builder = HistoryBuilder()

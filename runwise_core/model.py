@@ -111,6 +111,7 @@ class Run:
     console_tail: list[str] = field(default_factory=list)
     read_notes: list[str] = field(default_factory=list)  # what was skipped while reading, and where
     segments: int = 1  # folders merged into this run (a resumed run has several)
+    sampled: tuple[int, int] | None = None  # (rows read, rows logged) when a server sent a sample of the history
 
     def state(self, now: float | None = None, live_window_s: float = DEFAULT_LIVE_WINDOW_S) -> RunState:
         """The run's state by runwise's rules, judged by times inside the log.

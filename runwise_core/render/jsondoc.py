@@ -105,9 +105,14 @@ def anomaly_report_dict(r: AnomalyReport) -> dict[str, Any]:
             "keys_checked": list(r.keys_checked), "anomalies": [anomaly_dict(a) for a in r.anomalies]}
 
 
+def sampled_entry(sampled: tuple[int, int] | None) -> dict[str, Any]:
+    """``{"sampled": {"rows_read", "rows"}}`` for a history a server sampled; {} otherwise."""
+    return {} if sampled is None else {"sampled": {"rows_read": sampled[0], "rows": sampled[1]}}
+
+
 def keys_dict(k: KeyList) -> dict[str, Any]:
     return {
-        "id": k.run_id, "rows": k.rows,
+        "id": k.run_id, "rows": k.rows, **sampled_entry(k.sampled),
         "keys": [{"key": i.key, "count": i.count, "first_step": i.first_step, "last_step": i.last_step,
                   "non_finite": i.non_finite} for i in k.keys],
         "non_scalar": [{"key": key, "kind": kind} for key, kind in k.non_scalar],
@@ -122,13 +127,13 @@ def stats_entry(s: SeriesStats) -> dict[str, Any]:
 
 
 def stats_dict(t: StatsTable) -> dict[str, Any]:
-    return {"id": t.run_id, "step_range": list(t.step_range) if t.step_range else None,
+    return {"id": t.run_id, "step_range": list(t.step_range) if t.step_range else None, **sampled_entry(t.sampled),
             "stats": {k: stats_entry(s) for k, s in t.rows}}
 
 
 def history_dict(h: History) -> dict[str, Any]:
     return {
-        "id": h.run_id, "samples": h.samples, "exact": h.exact,
+        "id": h.run_id, "samples": h.samples, "exact": h.exact, **sampled_entry(h.sampled),
         "step_range": list(h.step_range) if h.step_range else None,
         "history": {
             kh.key: {"total": kh.total, "steps": [int(x) for x in kh.points.steps],

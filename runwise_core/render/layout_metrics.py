@@ -19,6 +19,13 @@ def _who(run_id: str, run_name: str) -> str:
     return run_id if run_name == run_id else f"{run_id} {run_name}"
 
 
+def sampled_text(sampled: tuple[int, int] | None) -> str:
+    """What a heading says of a history the server sampled (W&B cloud); "" for every row."""
+    if sampled is None:
+        return ""
+    return f"sampled by the server: {sampled[0]:,} of {sampled[1]:,} rows; --exact for every row"
+
+
 def _steps(first: int | None, last: int | None) -> str:
     if first is None:
         return "-"
@@ -36,6 +43,8 @@ def layout_keys(k: KeyList) -> Doc:
     if k.non_scalar:
         title += f", {len(k.non_scalar)} non-scalar"
     title += f" ({step_text(k.rows)} rows)"
+    if k.sampled:
+        title += f"; points {sampled_text(k.sampled)}"
     blocks: list[Any] = [Heading(title)]
     if k.keys:
         with_nf = any(i.non_finite for i in k.keys)
@@ -81,14 +90,16 @@ def layout_history(h: History, factor: int = 1, force_grid: bool = False) -> Doc
     blocks: list[Any] = []
     exact = h.exact and not force_grid and factor == 1
     if exact:
-        blocks.append(Heading(f"history of {_who(h.run_id, h.run_name)}: every point of {keys}"))
+        every = f"every sampled point of {keys} ({sampled_text(h.sampled)})" if h.sampled else f"every point of {keys}"
+        blocks.append(Heading(f"history of {_who(h.run_id, h.run_name)}: {every}"))
     else:
         grids = [coarsen(kh.grid, factor) for kh in h.keys]
         width = grids[0].width if grids else h.width
         nan_note = "; .nan = NaN/Inf points in it" if any(kh.stats.non_finite for kh in h.keys) else ""
         blocks.append(Heading(
             f"history of {_who(h.run_id, h.run_name)}: {keys} downsampled to rows of {step_text(width)} steps "
-            f"(row = bucket start step; min,max over the bucket, so spikes stay visible{nan_note})"))
+            f"(row = bucket start step; min,max over the bucket, so spikes stay visible{nan_note})"
+            + (f"; {sampled_text(h.sampled)}" if h.sampled else "")))
     for kh in h.keys:
         blocks.append(Line(_key_facts(kh)))
         nf = _non_finite_line(kh)
@@ -148,7 +159,9 @@ def layout_stats(t: StatsTable) -> Doc:
         lo, hi = t.step_range
         rng = f", steps {'' if lo is None else lo}:{'' if hi is None else hi}"
     with_nf = any(s.non_finite for _, s in t.rows)
-    title = f"stats of {_who(t.run_id, t.run_name)} (exact, all points{rng}{'' if with_nf else '; no NaN/Inf'})"
+    over = sampled_text(t.sampled) if t.sampled else "exact, all points"
+    clean = "" if with_nf else "; no NaN/Inf in the sample" if t.sampled else "; no NaN/Inf"
+    title = f"stats of {_who(t.run_id, t.run_name)} ({over}{rng}{clean})"
     if t.picked:
         title += "; key metrics, -k for others"
     rows = tuple(

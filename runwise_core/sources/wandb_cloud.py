@@ -171,6 +171,8 @@ class HistoryPart:
     timestamps: Series | None
     rows: int
     notes: list[str] = field(default_factory=list)
+    #: (rows read, rows logged) when the server sent a sample of the history, not every row.
+    sampled: tuple[int, int] | None = None
 
 
 class HistoryBuilder:
@@ -223,13 +225,14 @@ class HistoryBuilder:
     def timestamps(self) -> Series | None:
         return Series.from_lists(self._stamp_steps, self._stamps) if self._stamps else None
 
-    def part(self, notes: Iterable[str] = (), extra: Mapping[str, Series] | None = None) -> HistoryPart:
+    def part(self, notes: Iterable[str] = (), extra: Mapping[str, Series] | None = None,
+             sampled: tuple[int, int] | None = None) -> HistoryPart:
         """What was read, plus ``extra`` series fetched one key at a time (they replace the
-        same keys from the rows)."""
+        same keys from the rows); ``sampled`` as :attr:`HistoryPart.sampled`."""
         metrics = self.metrics()
         if extra:
             metrics.update(extra)
-        return HistoryPart(metrics, dict(self.non_scalar), self.timestamps(), self.rows, list(notes))
+        return HistoryPart(metrics, dict(self.non_scalar), self.timestamps(), self.rows, list(notes), sampled)
 
 
 def build_run(info: CloudRunInfo, history: HistoryPart | HistoryBuilder, fetched_at: float) -> Run:
@@ -275,6 +278,7 @@ def build_run(info: CloudRunInfo, history: HistoryPart | HistoryBuilder, fetched
         non_scalar=non_scalar,
         timestamps=history.timestamps,
         read_notes=read_notes,
+        sampled=history.sampled,
     )
 
 

@@ -50,7 +50,9 @@ def load_part(cache: RunCache, name: Path, info: CloudRunInfo) -> HistoryPart | 
         meta = entry.meta
         metrics = {key: Series(entry.arrays[f"s{i}"], entry.arrays[f"v{i}"]) for i, key in enumerate(meta["keys"])}
         stamps = Series(entry.arrays["ts"], entry.arrays["tv"]) if meta["timestamps"] else None
-        return HistoryPart(metrics, dict(meta["non_scalar"]), stamps, int(meta["rows"]), list(meta["notes"]))
+        sampled = meta["sampled"]
+        return HistoryPart(metrics, dict(meta["non_scalar"]), stamps, int(meta["rows"]), list(meta["notes"]),
+                           None if sampled is None else (int(sampled[0]), int(sampled[1])))
     except (KeyError, TypeError, ValueError):
         return None  # an entry of another shape (an older runwise): read afresh
 
@@ -65,5 +67,6 @@ def save_part(cache: RunCache, name: Path, info: CloudRunInfo, part: HistoryPart
     if part.timestamps is not None:
         arrays["ts"], arrays["tv"] = part.timestamps.steps, part.timestamps.values
     meta = {"marker": _marker(info), "keys": keys, "non_scalar": part.non_scalar, "rows": part.rows,
-            "notes": part.notes, "timestamps": part.timestamps is not None}
+            "notes": part.notes, "timestamps": part.timestamps is not None,
+            "sampled": None if part.sampled is None else list(part.sampled)}
     cache.put(KIND, name, _NO_FILE, 0, meta, arrays)

@@ -61,6 +61,9 @@ class History:
     origin: int
     width: int
     picked: bool
+    #: (rows read, rows logged) when the run's history is a server's sample (W&B cloud):
+    #: ``exact`` then means every point of the sample.
+    sampled: tuple[int, int] | None = None
 
     def union_steps(self) -> np.ndarray:
         """The sorted union of all keys' kept steps (rows of the exact table)."""
@@ -121,9 +124,9 @@ def history_view(
                 grid=grid,
             )
         )
-    hist = History(run.id, run.name, tuple(out), n, step_range, exact, origin, width, not keys)
+    hist = History(run.id, run.name, tuple(out), n, step_range, exact, origin, width, not keys, run.sampled)
     if exact and hist.union_steps().size > n:
-        hist = History(run.id, run.name, tuple(out), n, step_range, False, origin, width, not keys)
+        hist = History(run.id, run.name, tuple(out), n, step_range, False, origin, width, not keys, run.sampled)
     return hist
 
 

@@ -27,6 +27,8 @@ class KeyList:
     keys: tuple[KeyInfo, ...]
     non_scalar: tuple[tuple[str, str], ...]
     rows: int
+    #: (rows read, rows logged) when the counts are of a server's sample (W&B cloud).
+    sampled: tuple[int, int] | None = None
 
 
 def keys_view(run: Run, prefix: str | None = None) -> KeyList:
@@ -50,4 +52,4 @@ def keys_view(run: Run, prefix: str | None = None) -> KeyList:
         for s in (run.metrics[k],)
     )
     non_scalar = tuple(sorted((k, v) for k, v in run.non_scalar.items() if wanted(k)))
-    return KeyList(run.id, run.name, infos, non_scalar, run.rows)
+    return KeyList(run.id, run.name, infos, non_scalar, run.rows, run.sampled)

@@ -21,6 +21,9 @@ class StatsTable:
     rows: tuple[tuple[str, SeriesStats], ...]
     picked: bool
     step_range: tuple[int | None, int | None] | None
+    #: (rows read, rows logged) when the run's history is a server's sample (W&B cloud):
+    #: the figures are then over the sample, not over every point.
+    sampled: tuple[int, int] | None = None
 
 
 def stats_view(
@@ -29,9 +32,9 @@ def stats_view(
     step_range: tuple[int | None, int | None] | None = None,
     settings: Settings | None = None,
 ) -> StatsTable:
-    """Exact statistics of ``keys`` (default: the key metrics); raises NoHistory for a run
+    """Exact statistics of ``keys`` (over the sample a server sent, when ``run.sampled`` says so) (default: the key metrics); raises NoHistory for a run
     without metrics and KeyNotFound for unknown keys."""
     require_history(run)
     chosen = resolve_keys(run, keys) if keys else pick_keys(run.metrics, settings)
     rows = tuple((k, series_stats(step_slice(run.metrics[k], step_range))) for k in chosen)
-    return StatsTable(run.id, run.name, rows, not keys, step_range)
+    return StatsTable(run.id, run.name, rows, not keys, step_range, run.sampled)
