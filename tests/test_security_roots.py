@@ -70,7 +70,10 @@ def test_confine_returns_a_real_path_under_the_root_or_refuses(tree, parts, abso
 AUDIT = """
 import json, os, sys
 seen = []
+net = []
 def hook(event, args):
+    if event.startswith(("socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "urllib.Request")):
+        net.append(event + repr(args)[:200])
     if event in ("open", "os.listdir", "os.scandir") and args and isinstance(args[0], (str, bytes, os.PathLike)):
         seen.append(os.path.realpath(os.fsdecode(args[0])))  # where a link leads
 sys.addaudithook(hook)
@@ -87,7 +90,7 @@ async def go():
             out.append([name, r.is_error, r.content[0].text])
     return out
 replies = anyio.run(go)
-print(json.dumps({"replies": replies, "seen": sorted(set(seen))}))
+print(json.dumps({"replies": replies, "seen": sorted(set(seen)), "net": net}))
 """
 
 
@@ -115,14 +118,20 @@ def audited(tree, tmp_path_factory):
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
     replies = [(name, args, err, text) for (name, args), (_, err, text) in zip(calls, result["replies"])]
-    return replies, result["seen"]
+    return replies, result["seen"], result["net"]
 
 
 def test_paths_out_of_the_roots_are_refused_and_the_one_inside_is_read(audited):
-    replies, _seen = audited
+    replies, _seen, _net = audited
     local = [(args["path"], err) for name, args, err, _ in replies if name == "analyze_local_log"]
     assert [p for p, err in local if not err] == ["logs/metrics.jsonl"]
     assert all("failed inside runwise" not in text for *_, text in replies)
+
+
+def test_the_server_process_asks_for_no_network(audited):
+    """Local runs only: no connect, no name lookup, by the server or anything it imports."""
+    _replies, _seen, net = audited
+    assert net == []
 
 
 @pytest.mark.xfail(strict=True, reason="SECURITY, reported: a run folder under the roots whose side files "
@@ -130,12 +139,12 @@ def test_paths_out_of_the_roots_are_refused_and_the_one_inside_is_read(audited):
                    "files/wandb-summary.json of a binary run) are symlinks out of the roots is read, and "
                    "live_status / get_config show the outside files' contents")
 def test_no_reply_shows_content_from_outside_the_roots(audited):
-    replies, _seen = audited
+    replies, _seen, _net = audited
     assert [(name, args) for name, args, _err, text in replies if SECRET in text] == []
 
 
 @pytest.mark.xfail(strict=True, reason="reported: discovery sniffs and counts a log that is a link out of "
                    "the roots (before the load refuses it), and run folders' side files are read through links")
 def test_the_server_process_opens_nothing_outside_its_roots(tree, audited):
-    _replies, seen = audited
+    _replies, seen, _net = audited
     assert [p for p in seen if Path(p).is_relative_to(tree) and not Path(p).is_relative_to(tree / "root")] == []
