@@ -13,13 +13,14 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
 from runwise_core import views
 from runwise_core.catalog import Catalog
+from runwise_core.cloud_catalog import PROJECT_ENV, CloudCatalog, parse_cloud_selector
 from runwise_core.errors import RunwiseError, UsageError
 from runwise_core.model import Run, RunState
 from runwise_core.render import FORMATS, render
@@ -30,7 +31,8 @@ from runwise_core.sources.base import RunRef
 PROG = "runwise"
 
 EXAMPLES: dict[str, str] = {
-    "list": "runwise list\n  runwise list -n 5 --state running\n  runwise list --format json",
+    "list": "runwise list\n  runwise list -n 5 --state running\n  runwise list --format json\n"
+            "  runwise list --wandb my-team/my-project",
     "latest": "runwise latest\n  runwise latest -k loss,val_loss\n  runwise latest --no-anomalies --format md",
     "run": "runwise run 3xk9q2ab\n  runwise run my-run-name -k 'train/*'",
     "keys": "runwise keys\n  runwise keys 3xk9q2ab\n  runwise keys 3xk9q2ab -f val",
@@ -40,7 +42,7 @@ EXAMPLES: dict[str, str] = {
     "stats": "runwise stats -k loss,val_loss\n  runwise stats 3xk9q2ab --steps 0:10000",
     "stability": "runwise stability -k loss,val_loss\n  runwise stability 3xk9q2ab --window 50",
     "compare": "runwise compare A B\n  runwise compare A B -f val -t 5\n  runwise compare A B -g -d\n"
-               "  runwise compare A@50000 B@50000",
+               "  runwise compare A@50000 B@50000\n  runwise compare my-team/my-project/3xk9q2ab localid --dir PATH",
     "config": "runwise config\n  runwise config 3xk9q2ab -f lr",
     "best": "runwise best val_loss\n  runwise best val/acc --max -n 3",
     "find": "runwise find baseline\n  runwise find lr-sweep -n 5",
@@ -64,6 +66,9 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--dir", default=d(None), metavar="PATH",
                    help="folder holding wandb/ or training logs (env RUNWISE_DIR; default: current folder)")
+    p.add_argument("--wandb", default=d(None), metavar="ENTITY/PROJECT",
+                   help=f"read the runs of this W&B project from the W&B server (env {PROJECT_ENV}; "
+                        "WANDB_BASE_URL for a self-hosted server)")
     p.add_argument("--format", choices=FORMATS, default=d("text"), help="output format (default: text)")
     p.add_argument("--max-tokens", type=int, default=d(None), metavar="N",
                    help="never print more than about N tokens; trims and says what it left out")
@@ -72,6 +77,11 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
 
 def _keys_arg(p: argparse.ArgumentParser, help_: str = "comma-separated metric keys (exact, or globs like 'train/*')") -> None:
     p.add_argument("-k", "--keys", default=None, metavar="KEYS", help=help_)
+
+
+def _exact_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--exact", action="store_true",
+                   help="W&B cloud runs: read every history row, not the server's sample (slower)")
 
 
 def _steps_arg(p: argparse.ArgumentParser) -> None:
@@ -105,10 +115,12 @@ def build_parser() -> Parser:
             p.add_argument("run", metavar="ID", help="run id, unique id prefix, display name, or 'latest'")
         _keys_arg(p)
         p.add_argument("--no-anomalies", action="store_true", help="skip anomaly detection")
+        _exact_arg(p)
 
     p = add("keys", "every metric key with its point count and step range (call before history)")
     p.add_argument("run", nargs="?", default="latest", metavar="ID", help="run (default: latest)")
     p.add_argument("-f", "--filter", default=None, metavar="TEXT", help="only keys containing TEXT")
+    _exact_arg(p)
 
     add("live", "the newest running run: step, steps/s, ETA, latest values, console tail")
 
@@ -118,17 +130,20 @@ def build_parser() -> Parser:
     p.add_argument("--samples", type=int, default=views.DEFAULT_SAMPLES, metavar="N",
                    help=f"values per key (default {views.DEFAULT_SAMPLES}, at most {views.MAX_SAMPLES})")
     _steps_arg(p)
+    _exact_arg(p)
 
     p = add("stats", "exact statistics per key: count, min/max with steps, mean, final, NaN/Inf")
     p.add_argument("run", nargs="?", default="latest", metavar="ID", help="run (default: latest)")
     _keys_arg(p)
     _steps_arg(p)
+    _exact_arg(p)
 
     p = add("stability", "rolling std, robust slope per 1k steps, stable/moderate/noisy")
     p.add_argument("run", nargs="?", default="latest", metavar="ID", help="run (default: latest)")
     _keys_arg(p)
     p.add_argument("--window", type=int, default=None, metavar="N", help="rolling window in points (default ~5%%)")
     _steps_arg(p)
+    _exact_arg(p)
 
     p = add("compare", "two runs side by side: values, delta, % change; A@STEP compares at a step")
     p.add_argument("a", metavar="A[@STEP]", help="first run, optionally at a step (50000, 50k)")
@@ -237,6 +252,16 @@ class Progress:
         sys.stderr.write("runwise: reading runs…\r")
         sys.stderr.flush()
 
+    def step(self, done: float, total: float | None, message: str) -> None:
+        """A step of a long read (a full W&B history scan: ``done`` of ``total`` rows), shown
+        on a terminal only."""
+        if self._timer is None:
+            return
+        self._shown = True
+        of = f"{done:,.0f} of {total:,.0f}" if total else f"{done:,.0f}"
+        sys.stderr.write(f"\r\033[Krunwise: {message}: {of} rows")
+        sys.stderr.flush()
+
     def __enter__(self) -> "Progress":
         if self._timer is not None:
             self._timer.start()
@@ -252,6 +277,21 @@ class Progress:
 
 # -- commands -----------------------------------------------------------------------------------
 
+AnyCatalog = Catalog | CloudCatalog
+#: ``best`` and ``find`` on a W&B project read at most its newest N runs (each costs requests).
+CLOUD_SCAN_RUNS = 50
+
+
+def wandb_project(args: argparse.Namespace) -> str | None:
+    """The W&B project a command reads: ``--wandb``, else (unless ``--dir`` names a folder)
+    ``RUNWISE_WANDB_PROJECT``; None for local runs. A flag beats the environment."""
+    if args.wandb:
+        return str(args.wandb)
+    if args.dir:
+        return None
+    return os.environ.get(PROJECT_ENV) or None
+
+
 def _catalog(args: argparse.Namespace) -> Catalog:
     root = args.dir or os.environ.get("RUNWISE_DIR") or "."
     path = Path(root).expanduser()
@@ -260,14 +300,57 @@ def _catalog(args: argparse.Namespace) -> Catalog:
     return Catalog([path])
 
 
-def _load_all(cat: Catalog, refs: Sequence[RunRef]) -> tuple[list[Run], tuple[str, ...]]:
+class Catalogs:
+    """What one command reads: its main catalog (a W&B project with ``--wandb``, else the
+    local folder), and the W&B projects a run selector names (``ENTITY/PROJECT/ID`` or a run
+    URL), so ``compare`` takes a cloud run and a local one."""
+
+    def __init__(self, args: argparse.Namespace, progress: Callable[[float, float | None, str], None]) -> None:
+        self.exact = bool(getattr(args, "exact", False))
+        self._progress = progress
+        self._cloud: dict[str, CloudCatalog] = {}
+        project = wandb_project(args)
+        self.main: AnyCatalog = self.cloud(project) if project else _catalog(args)
+
+    def cloud(self, project: str) -> CloudCatalog:
+        """One catalog per W&B project named in this command."""
+        if project not in self._cloud:
+            self._cloud[project] = CloudCatalog(project, progress=self._progress)
+        return self._cloud[project]
+
+    def run(self, selector: str, keys: Sequence[str] | None = None) -> Run:
+        """The run ``selector`` names: a W&B run by ``ENTITY/PROJECT/ID`` (or URL) in its
+        project, anything else in the main catalog. ``keys`` of a W&B run are fetched at full
+        sample resolution; ``--exact`` reads every row."""
+        cat = self.main
+        cloud = parse_cloud_selector(selector)
+        if cloud is not None and not (isinstance(cat, CloudCatalog) and cat.project == cloud[0]):
+            cat = self.cloud(cloud[0])
+        ref = cat.select(selector)
+        if isinstance(cat, CloudCatalog):
+            return cat.load(ref, keys=keys, exact=self.exact)
+        return cat.load(ref)
+
+    def scanned(self) -> list[RunRef]:
+        """The runs ``best`` and ``find`` read: all local ones, a W&B project's newest 50."""
+        refs = self.main.refs()
+        return refs[:CLOUD_SCAN_RUNS] if isinstance(self.main, CloudCatalog) else refs
+
+
+def _load_all(cat: AnyCatalog, refs: Sequence[RunRef]) -> tuple[list[Run], tuple[str, ...]]:
     """Load ``refs``; a run that cannot be read is reported, not allowed to hide the others."""
     runs, skipped = cat.load_readable(refs)
     return runs, tuple(skipped)
 
 
-def _one(cat: Catalog, selector: str) -> Run:
-    return cat.load(cat.select(selector))
+def _listed(cat: AnyCatalog, limit: int, state: RunState | None) -> list[RunRef]:
+    """The refs ``list`` loads: the newest ``limit``; with a state, a W&B project's runs the
+    server lists in it (its list carries state and heartbeat), every local run otherwise."""
+    if state is None:
+        return cat.refs()[:limit]
+    if isinstance(cat, CloudCatalog):
+        return [ref for ref in cat.refs() if cat.listed_state(ref) is state]
+    return cat.refs()
 
 
 def _local_run(file: str) -> Run:
@@ -286,8 +369,13 @@ def _local_run(file: str) -> Run:
     return runs[part - 1]
 
 
-def compute(args: argparse.Namespace, settings: Settings) -> Any:
-    """The one view result the command asks for."""
+def no_progress(done: float, total: float | None, message: str) -> None:
+    """The progress sink of a caller that shows none."""
+
+
+def compute(args: argparse.Namespace, settings: Settings,
+            progress: Callable[[float, float | None, str], None] = no_progress) -> Any:
+    """The one view result the command asks for (``progress`` hears of long W&B scans)."""
     cmd = args.command
     keys = split_keys(getattr(args, "keys", None))
     if cmd == "local":
@@ -306,41 +394,41 @@ def compute(args: argparse.Namespace, settings: Settings) -> Any:
         if what == "stability":
             return views.stability_view(run, keys, None, parse_range(args.steps), settings)
         return views.run_view(run, keys, anomalies=not args.no_anomalies, settings=settings)
-    cat = _catalog(args)
+    cats = Catalogs(args, progress)
+    cat = cats.main
     if cmd == "list":
         state = RunState(args.state) if args.state else None
-        refs = cat.refs() if state else cat.refs()[: args.limit]
-        runs, skipped = _load_all(cat, refs)
+        runs, skipped = _load_all(cat, _listed(cat, args.limit, state))
         result = views.list_view(runs, args.limit, state, settings=settings)
         total = len(cat.refs()) if state is None else result.total
         return replace(result, total=max(total, result.total), skipped=skipped)
     if cmd in ("latest", "run"):
-        run = _one(cat, "latest" if cmd == "latest" else args.run)
+        run = cats.run("latest" if cmd == "latest" else args.run, keys)
         return views.run_view(run, keys, anomalies=not args.no_anomalies, settings=settings)
     if cmd == "keys":
-        return views.keys_view(_one(cat, args.run), args.filter)
+        return views.keys_view(cats.run(args.run), args.filter)
     if cmd == "live":
         run = cat.latest_running()
         if run is None:
-            run = _one(cat, "latest")
+            run = cats.run("latest")
         return views.live_view(run, settings=settings)
     if cmd == "history":
-        return views.history_view(_one(cat, args.run), keys, args.samples, parse_range(args.steps), settings)
+        return views.history_view(cats.run(args.run, keys), keys, args.samples, parse_range(args.steps), settings)
     if cmd == "stats":
-        return views.stats_view(_one(cat, args.run), keys, parse_range(args.steps), settings)
+        return views.stats_view(cats.run(args.run, keys), keys, parse_range(args.steps), settings)
     if cmd == "stability":
-        return views.stability_view(_one(cat, args.run), keys, args.window, parse_range(args.steps), settings)
+        return views.stability_view(cats.run(args.run, keys), keys, args.window, parse_range(args.steps), settings)
     if cmd == "compare":
         sel_a, step_a = parse_run_at(args.a)
         sel_b, step_b = parse_run_at(args.b)
-        return views.compare_view(_one(cat, sel_a), _one(cat, sel_b), step_a, step_b, keys, args.filter,
+        return views.compare_view(cats.run(sel_a, keys), cats.run(sel_b, keys), step_a, step_b, keys, args.filter,
                                   args.threshold, args.group, args.config_diff, settings=settings)
     if cmd == "config":
-        return views.config_view(_one(cat, args.run), args.filter)
+        return views.config_view(cats.run(args.run), args.filter)
     if cmd == "best":
-        return views.best_view(_load_all(cat, cat.refs())[0], args.metric, args.higher, args.limit)
+        return views.best_view(_load_all(cat, cats.scanned())[0], args.metric, args.higher, args.limit)
     if cmd == "find":
-        runs, skipped = _load_all(cat, cat.refs())
+        runs, skipped = _load_all(cat, cats.scanned())
         return replace(views.find_view(runs, args.text, args.limit, settings=settings), skipped=skipped)
     raise UsageError(f"unknown command {cmd!r}")  # pragma: no cover - argparse rejects it first
 
@@ -362,8 +450,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if getattr(args, name, None) is not None and getattr(args, name) < 1:
                 raise UsageError(f"-n must be at least 1 (got {getattr(args, name)})")
         settings = load_settings(args.dir or os.environ.get("RUNWISE_DIR") or ".")
-        with Progress():
-            result = compute(args, settings)
+        with Progress() as progress:
+            result = compute(args, settings, progress.step)
         text = render(result, args.format, args.max_tokens)
     except RunwiseError as err:
         sys.stderr.write(f"{PROG}: {visible(str(err))}\n")  # (a key from a log may hold escapes)

@@ -46,6 +46,7 @@ from .sources.wandb_cloud_cache import entry_name, load_part, save_part
 from .sources.wandb_cloud_client import (
     ApiFactory,
     CloudAuthError,
+    CloudError,
     CloudConfig,
     CloudUnavailable,
     ProjectNotFound,
@@ -349,14 +350,27 @@ class CloudCatalog:
         metrics = builder.metrics()
         chosen, left = _keyed(wanted, counts, metrics, samples)
         extra: dict[str, Series] = {}
+        unread: list[str] = []
         for key in chosen:
             one = HistoryBuilder()
-            with calling(self.config, f"reading key {key} of run {info.id}", self.project, info.id):
-                one.add_rows(obj.history(samples=samples, keys=[key], pandas=False))
+            try:
+                with calling(self.config, f"reading key {key} of run {info.id}", self.project, info.id):
+                    one.add_rows(obj.history(samples=samples, keys=[key], pandas=False))
+            except _SERVER_FAILURES:
+                raise
+            except CloudError:
+                # wandb-core 0.31 cannot parse a per-key sample holding a bare NaN token
+                # ("invalid character 'N'"); the key's points from the all-keys sample stand.
+                unread.append(key)
+                continue
             series = one.metrics().get(key)
             if series is not None:
                 extra[key] = series
         notes: list[str] = []
+        if unread:
+            notes.append(f"{len(unread)} key(s) could not be sampled on their own ({', '.join(unread[:4])}; "
+                         "the W&B client could not read the answer, e.g. a NaN): their points come from the "
+                         "all-keys sample; runwise --exact reads every row")
         sampled: tuple[int, int] | None = None
         if info.history_lines > rows_read or any(len(extra[k]) < counts.get(k, 0) for k in extra):
             sampled = (rows_read, max(info.history_lines, rows_read))
