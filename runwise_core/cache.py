@@ -27,8 +27,10 @@ import contextvars
 import hashlib
 import json
 import os
+import random
 import struct
 import tempfile
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +47,8 @@ _ALIGN = 16
 _DTYPES = {"<i8": np.int64, "<f8": np.float64}
 #: How many bytes before the stop offset must still match for a grown file to be resumed.
 TAIL_CHECK = 4096
+#: The chance that a write also prunes entries of logs that no longer exist.
+PRUNE_CHANCE = 1 / 32
 
 
 def default_dir() -> Path:
@@ -165,6 +169,53 @@ class RunCache:
                 raise
         except (OSError, ValueError) as e:
             self.notes.append(f"cache not written to {self.root} ({e})")
+            return
+        if random.random() < PRUNE_CHANCE:
+            self.prune()
+
+    # -- housekeeping --------------------------------------------------------------------
+    def prune(self) -> int:
+        """Delete entries whose log no longer exists (runs deleted, temporary folders gone)
+        and leftover temporary files; returns how many. Runs now and then after a write."""
+        removed = 0
+        folder = self.root / f"v{VERSION}"
+        try:
+            files = list(folder.glob("*/*.rwc")) + list(folder.glob("*/.tmp-*"))
+        except OSError:
+            return 0
+        for file in files:
+            try:
+                if file.name.startswith(".tmp-"):
+                    if time.time() - file.stat().st_mtime > 3600:  # a writer that died
+                        file.unlink()
+                        removed += 1
+                    continue
+                path = _entry_log_path(file)
+                if path is not None and not os.path.exists(path):
+                    file.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
+
+
+def _entry_log_path(file: Path) -> str | None:
+    """The log path an entry was written for, from its header alone (None if unreadable)."""
+    with open(file, "rb") as f:
+        prefix = f.read(_PREFIX.size)
+        if len(prefix) < _PREFIX.size:
+            return None
+        magic, version, hlen, hcrc = _PREFIX.unpack(prefix)
+        if magic != MAGIC or hlen > 1 << 26:
+            return None
+        header = f.read(hlen)
+    if zlib.crc32(header) != hcrc:
+        return None
+    try:
+        path = json.loads(header)["path"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return path if isinstance(path, str) else None
 
 
 def _encode(kind: str, path: str, facts: FileFacts, end_offset: int, tail: int, meta: dict[str, Any],

@@ -357,3 +357,17 @@ def test_readers_and_a_writer_in_separate_processes(tmp_path):
         rows = [r for r, _ in seen]
         assert rows == sorted(rows) and rows[-1] == 1500
     assert_same_run(read(folder, RunCache(cache_dir)), read(folder, None))
+
+
+def test_prune_removes_entries_of_logs_that_are_gone(wandb_run, tmp_path):
+    kept, _ = copy_run(wandb_run, tmp_path / "kept")
+    gone, _ = copy_run(wandb_run, tmp_path / "gone")
+    cache = RunCache(tmp_path / "cache")
+    read(kept, cache)
+    read(gone, cache)
+    assert len(entries(cache.root)) == 2
+    shutil.rmtree(gone)
+    assert cache.prune() == 1
+    (left,) = entries(cache.root)
+    assert cache.get(wandb_binary.CACHE_KIND, next(kept.glob("*.wandb"))) is not None
+    assert_same_run(read(kept, cache), read(kept, None))
