@@ -1,6 +1,6 @@
 """The runwise MCP server: the zoom levels as typed, read-only tools over stdio.
 
-    python -m runwise.server [--root PATH]... [--timeout S] [--log-level LEVEL]
+    python -m runwise.server [--root PATH]... [--wandb ENTITY/PROJECT] [--timeout S] [--log-level LEVEL]
     runwise-mcp ...                      (the same, as a console script)
 
 Modules by job: :mod:`.tools` (the typed tools), :mod:`.runner` (worker thread, time
@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 from mcp.server.mcpserver import MCPServer
 
+from runwise_core.cloud_catalog import PROJECT_ENV
 from runwise_core.errors import RunwiseError
 from runwise_core.model import Run
 from runwise_core.roots import ROOT_ENV, Roots
@@ -40,15 +41,19 @@ INSTRUCTIONS = (
 
 
 def create_server(roots: Roots, timeout_s: float = DEFAULT_TIMEOUT_S,
-                  loader: Callable[[RunRef], Run] | None = None) -> MCPServer:
-    """An MCP server reading only under ``roots``. ``loader`` replaces the catalog's run
+                  loader: Callable[[RunRef], Run] | None = None, wandb_project: str | None = None) -> MCPServer:
+    """An MCP server reading only under ``roots``, and the W&B project ``wandb_project`` if
+    given (its run tools then read that project). ``loader`` replaces the catalog's run
     loader (tests use it to stand in a slow or failing reader)."""
-    return server_for(Runner(Workspace(roots, loader=loader), timeout_s))
+    return server_for(Runner(Workspace(roots, loader=loader, wandb_project=wandb_project), timeout_s))
 
 
 def server_for(runner: Runner) -> MCPServer:
     """The MCP server whose tools run on ``runner`` (tests keep the runner to adjust it)."""
-    return MCPServer("runwise", instructions=INSTRUCTIONS, version=_version(), tools=build_tools(runner))
+    project = runner.workspace.wandb_project
+    instructions = INSTRUCTIONS if project is None else INSTRUCTIONS.replace(
+        "under this server's roots", f"of W&B project {project}")
+    return MCPServer("runwise", instructions=instructions, version=_version(), tools=build_tools(runner))
 
 
 def _version() -> str:
@@ -63,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--root", action="append", default=None, metavar="PATH",
                    help=f"folder the server may read (repeatable; default: ${ROOT_ENV}, "
                         f"'{os.pathsep}'-separated, else the working folder)")
+    p.add_argument("--wandb", default=None, metavar="ENTITY/PROJECT",
+                   help=f"read this W&B project's runs (default: ${PROJECT_ENV}; none: local runs only, "
+                        "no network); key from WANDB_API_KEY or `wandb login`, WANDB_BASE_URL for a self-hosted server")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
                    help=f"seconds one call may take (default {DEFAULT_TIMEOUT_S:.0f})")
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -82,9 +90,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.timeout <= 0:
         sys.stderr.write(f"runwise-mcp: --timeout must be positive (got {args.timeout})\n")
         return 1
-    logging.getLogger("runwise.server").info("serving runs under %s", roots.describe())
+    project = args.wandb or os.environ.get(PROJECT_ENV) or None
     try:
-        create_server(roots, args.timeout).run("stdio")
+        server = create_server(roots, args.timeout, wandb_project=project)
+    except RunwiseError as err:  # a malformed ENTITY/PROJECT
+        sys.stderr.write(f"runwise-mcp: {err}\n")
+        return 1
+    logging.getLogger("runwise.server").info("serving runs under %s%s", roots.describe(),
+                                             f" and W&B project {project}" if project else "")
+    try:
+        server.run("stdio")
     except KeyboardInterrupt:  # Ctrl-C in a terminal while debugging: no traceback
         return 130
     return 0

@@ -37,9 +37,11 @@ PATH_CAP = 4_096
 STEP_CAP = 10**12
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+#: The run tools of a server started with a W&B project: they may reach that W&B server.
+READ_ONLY_CLOUD = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 
 Key = Annotated[str, Field(max_length=TEXT_CAP)]
-RunSel = Annotated[str, Field(max_length=TEXT_CAP, description="id, id prefix, name or 'latest'")]
+RunSel = Annotated[str, Field(max_length=TEXT_CAP, description="id, id prefix, name, 'latest' or ENTITY/PROJECT/ID")]
 MaxTokens = Annotated[int, Field(ge=MAX_TOKENS_MIN, le=MAX_TOKENS_CAP, description="output budget (trims, says what)")]
 Keys = Annotated[list[Key] | None, Field(min_length=1, max_length=KEYS_CAP,
                                          description="metric keys, exact or glob ('train/*'); default: key metrics")]
@@ -50,6 +52,9 @@ StepFrom = Annotated[int | None, Field(ge=0, le=STEP_CAP, description="first ste
 StepTo = Annotated[int | None, Field(ge=0, le=STEP_CAP, description="last step to include")]
 Filter = Annotated[str | None, Field(max_length=TEXT_CAP, description="only keys containing this text")]
 State = Literal["running", "finished", "failed", "crashed", "unknown"]
+Project = Annotated[str | None, Field(max_length=TEXT_CAP, pattern=r"^[\w.\-]+/[\w.\-]+$",
+                                      description="W&B ENTITY/PROJECT (default: the server's)")]
+Exact = Annotated[bool, Field(description="W&B runs: every row, not the server's sample (slower)")]
 
 
 def build_tools(runner: Runner) -> list[Tool]:
@@ -62,10 +67,12 @@ def build_tools(runner: Runner) -> list[Tool]:
         state: Annotated[State | None, Field(description="only runs in this state")] = None,
         query: Annotated[str | None, Field(max_length=TEXT_CAP,
                                            description="only runs whose id, name, group, tags or notes contain it")] = None,
+        wandb_project: Project = None,
         max_tokens: MaxTokens = MAX_TOKENS_DEFAULT,
     ) -> str:
         """Start here. One line per run, newest first: id, name, state, step, main metric, trend. ~25 tokens a run; rescans for new runs."""
-        return await runner.text("list_runs", ctx, lambda p: ws.list_runs(limit, state, query, p), max_tokens)
+        return await runner.text("list_runs", ctx, lambda p: ws.list_runs(limit, state, query, p, wandb_project),
+                                 max_tokens)
 
     async def summarize_run(
         ctx: Context,
@@ -76,7 +83,7 @@ def build_tools(runner: Runner) -> list[Tool]:
     ) -> str:
         """How is a run going: status, anomalies, key metrics (final, best, trend). ~300-600 tokens. Next: get_keys, then get_history."""
         return await runner.text("summarize_run", ctx, lambda p: views.run_view(
-            ws.run(run, p), keys, anomalies=anomalies, settings=ws.settings), max_tokens)
+            ws.run(run, p, keys=keys), keys, anomalies=anomalies, settings=ws.settings), max_tokens)
 
     async def get_keys(
         ctx: Context,
@@ -94,21 +101,24 @@ def build_tools(runner: Runner) -> list[Tool]:
         samples: Samples = views.DEFAULT_SAMPLES,
         step_from: StepFrom = None,
         step_to: StepTo = None,
+        exact: Exact = False,
         max_tokens: MaxTokens = MAX_TOKENS_DEFAULT,
     ) -> str:
         """Metric values at real steps as CSV, downsampled keeping every spike and NaN. The costliest view (~4 tokens a value): use few keys, fewer samples or a step range."""
         return await runner.text("get_history", ctx, lambda p: views.history_view(
-            ws.run(run, p), keys, samples, step_range(step_from, step_to), ws.settings), max_tokens)
+            ws.run(run, p, keys=keys, exact=exact), keys, samples, step_range(step_from, step_to), ws.settings),
+            max_tokens)
 
     async def get_stats(
         ctx: Context,
         run: RunSel = "latest",
         keys: Keys = None,
+        exact: Exact = False,
         max_tokens: MaxTokens = MAX_TOKENS_DEFAULT,
     ) -> str:
         """Exact count, min and max with their steps, mean, final and NaN/Inf per key, over every point. ~30 tokens a key."""
         return await runner.text("get_stats", ctx, lambda p: views.stats_view(
-            ws.run(run, p), keys, None, ws.settings), max_tokens)
+            ws.run(run, p, keys=keys, exact=exact), keys, None, ws.settings), max_tokens)
 
     async def compare_runs(
         ctx: Context,
@@ -139,7 +149,7 @@ def build_tools(runner: Runner) -> list[Tool]:
         max_tokens: MaxTokens = MAX_TOKENS_DEFAULT,
     ) -> str:
         """Spikes, NaN/Inf, divergence, overfitting, plateaus, gradient and throughput trouble, found on every point; lists the metrics checked, and no anomaly table means none found."""
-        return await runner.text("detect_anomalies", ctx, lambda p: ws.anomalies(ws.run(run, p), keys), max_tokens)
+        return await runner.text("detect_anomalies", ctx, lambda p: ws.anomalies(ws.run(run, p, keys=keys), keys), max_tokens)
 
     async def live_status(
         ctx: Context,
@@ -164,11 +174,12 @@ def build_tools(runner: Runner) -> list[Tool]:
         metric: Annotated[str, Field(max_length=TEXT_CAP, description="metric key, e.g. val/loss")],
         higher_is_better: Annotated[bool | None, Field(description="default: from the key (loss lower, acc higher)")] = None,
         limit: Annotated[int, Field(ge=1, le=LIST_LIMIT_CAP, description="runs to show")] = 10,
+        wandb_project: Project = None,
         max_tokens: MaxTokens = MAX_TOKENS_DEFAULT,
     ) -> str:
         """Rank all runs by the best value each reached for one metric. Reads every run."""
-        return await runner.text("find_best_run", ctx, lambda p: ws.best(metric, higher_is_better, limit, p),
-                                 max_tokens)
+        return await runner.text("find_best_run", ctx, lambda p: ws.best(metric, higher_is_better, limit, p,
+                                                                          wandb_project), max_tokens)
 
     async def analyze_local_log(
         ctx: Context,
@@ -199,7 +210,11 @@ def build_tools(runner: Runner) -> list[Tool]:
 
     fns: list[Callable[..., Any]] = [list_runs, summarize_run, get_keys, get_history, get_stats, compare_runs,
                                      detect_anomalies, live_status, get_config, find_best_run, analyze_local_log]
-    return [strict(Tool.from_function(fn, annotations=READ_ONLY, structured_output=False)) for fn in fns]
+    # Open world only where W&B may be reached: the run tools of a server given a W&B project
+    # (without one, the server never touches the network and refuses W&B names).
+    cloud = READ_ONLY_CLOUD if ws.wandb_project else READ_ONLY
+    return [strict(Tool.from_function(fn, annotations=READ_ONLY if fn is analyze_local_log else cloud,
+                                      structured_output=False)) for fn in fns]
 
 
 def strict(tool: Tool) -> Tool:

@@ -23,6 +23,7 @@ from typing import Any
 
 from runwise_core import views
 from runwise_core.catalog import Catalog
+from runwise_core.cloud_catalog import PROJECT_ENV, CloudCatalog, parse_cloud_selector, parse_project
 from runwise_core.errors import PathNotAllowed, RunNotFound, UnreadableLog, UsageError
 from runwise_core.model import Run, RunState
 from runwise_core.roots import Roots
@@ -36,6 +37,10 @@ Progress = Callable[[float, float | None, str], None]
 
 #: Local log files kept parsed between calls (keyed by path, checked by size and mtime).
 LOCAL_FILES_KEPT = 8
+#: find_best_run and list_runs with a query read at most a W&B project's newest N runs.
+CLOUD_SCAN_RUNS = 50
+
+AnyCatalog = Catalog | CloudCatalog
 
 
 def no_progress(done: float, total: float | None, message: str) -> None:
@@ -54,13 +59,34 @@ class Workspace:
     """The roots, the catalog and the settings one server process serves from."""
 
     def __init__(self, roots: Roots, settings: Settings | None = None,
-                 loader: Callable[[RunRef], Run] | None = None) -> None:
+                 loader: Callable[[RunRef], Run] | None = None, wandb_project: str | None = None) -> None:
         self.roots = roots
         self._loader = loader
         self.catalog = Catalog(list(roots.paths), loader=self._load_confined)
         self.settings = settings if settings is not None else load_settings(roots.paths[0])
         self.lock = threading.Lock()
         self._files: OrderedDict[str, tuple[tuple[int, int], list[Run]]] = OrderedDict()
+        #: The W&B project the run tools read (``--wandb``); None: local runs only, no network.
+        self.wandb_project = wandb_project
+        if wandb_project is not None:
+            parse_project(wandb_project)  # a malformed name fails the start, not the first call
+        self._clouds: dict[str, CloudCatalog] = {}
+
+    # -- W&B projects -------------------------------------------------------------------------
+    def cloud(self, project: str) -> CloudCatalog:
+        """The long-lived catalog of a W&B project (one per project: its runs' histories stay
+        cached between calls). Only a server started with a W&B project reaches W&B at all."""
+        if self.wandb_project is None:
+            raise UsageError(f"W&B project {project}: this server reads local runs only; start it with "
+                             f"--wandb ENTITY/PROJECT (or set {PROJECT_ENV}) to read W&B runs")
+        if project not in self._clouds:
+            self._clouds[project] = CloudCatalog(project)
+        return self._clouds[project]
+
+    def main_catalog(self, wandb_project: str | None = None) -> AnyCatalog:
+        """``wandb_project``'s catalog if given, else the server's W&B project, else the roots'."""
+        project = wandb_project or self.wandb_project
+        return self.cloud(project) if project else self.catalog
 
     def _load_confined(self, ref: RunRef) -> Run:
         """Load ``ref`` only if every path of it resolves under the roots. Discovery does not
@@ -71,28 +97,41 @@ class Workspace:
         return (self._loader or _load_from_source)(ref)
 
     # -- picking runs ---------------------------------------------------------------------------
-    def run(self, selector: str | None, progress: Progress = no_progress) -> Run:
-        """The run ``selector`` names. ``latest`` (or None) rescans first, so a run started
-        since the last call counts; an unknown selector rescans once before failing."""
+    def run(self, selector: str | None, progress: Progress = no_progress, *,
+            keys: Sequence[str] | None = None, exact: bool = False) -> Run:
+        """The run ``selector`` names (``ENTITY/PROJECT/ID`` or a run URL: in that W&B
+        project). ``latest`` (or None) rescans first, so a run started since the last call
+        counts; an unknown selector rescans once before failing. A W&B run's ``keys`` are
+        fetched at full sample resolution; ``exact`` reads its every row."""
         sel = (selector or "latest").strip() or "latest"
+        cloud = parse_cloud_selector(sel)
+        cat = self.cloud(cloud[0]) if cloud is not None else self.main_catalog()
         progress(0, 2, "finding runs")
         if sel == "latest":
-            self.catalog.refresh()
+            cat.refresh()
         try:
-            ref = self.catalog.select(sel)
+            ref = cat.select(sel)
         except RunNotFound:
-            self.catalog.refresh()
-            ref = self.catalog.select(sel)
+            cat.refresh()
+            ref = cat.select(sel)
         progress(1, 2, f"reading run {ref.id}")
-        run = self.catalog.load(ref)
+        if isinstance(cat, CloudCatalog):
+            run = cat.load(ref, keys=keys, exact=exact, progress=progress)
+        else:
+            run = cat.load(ref)
         progress(2, 2, "analysing")
         return run
 
-    def all_runs(self, progress: Progress = no_progress, limit: int | None = None) -> tuple[list[Run], list[str], int]:
+    def all_runs(self, progress: Progress = no_progress, limit: int | None = None,
+                 wandb_project: str | None = None, state: RunState | None = None) -> tuple[list[Run], list[str], int]:
         """Runs newest first (the first ``limit`` of them), the runs skipped as unreadable or
         outside the roots (one line each: id and why), and how many runs exist. One bad run
         must not hide all the others, so it is skipped and named instead of failing the call.
-        Rescans first, so runs started since the last call are listed."""
+        Rescans first, so runs started since the last call are listed. A W&B project's runs
+        are loaded several at once (with ``state``: only those its run list places there)."""
+        cat = self.main_catalog(wandb_project)
+        if isinstance(cat, CloudCatalog):
+            return self._cloud_runs(cat, progress, limit, state)
         self.catalog.refresh()
         refs = self.catalog.refs()
         chosen = refs if limit is None else refs[:limit]
@@ -107,6 +146,18 @@ class Workspace:
             except PathNotAllowed:
                 skipped.append(f"{ref.id}: {ref.paths[0].name} leads outside the roots")
         progress(len(chosen), len(chosen), "analysing")
+        return runs, skipped, len(refs)
+
+    def _cloud_runs(self, cat: CloudCatalog, progress: Progress, limit: int | None,
+                    state: RunState | None) -> tuple[list[Run], list[str], int]:
+        cat.refresh()
+        progress(0, None, f"listing runs of W&B project {cat.project}")
+        refs = cat.refs()
+        if state is not None:
+            refs = [ref for ref in refs if cat.listed_state(ref) is state]
+        chosen = refs[: CLOUD_SCAN_RUNS if limit is None else limit]
+        progress(1, None, f"reading {len(chosen)} run(s) of {cat.project}")
+        runs, skipped = cat.load_readable(chosen)
         return runs, skipped, len(refs)
 
     def local_runs(self, path: str, progress: Progress = no_progress) -> list[Run]:
@@ -147,17 +198,17 @@ class Workspace:
 
     # -- the views --------------------------------------------------------------------------
     def list_runs(self, limit: int, state: str | None, query: str | None,
-                  progress: Progress = no_progress) -> Listed:
+                  progress: Progress = no_progress, wandb_project: str | None = None) -> Listed:
         """Like ``runwise list`` (``runwise find`` with ``query``): only the first ``limit``
         runs are read unless a state or query needs every run."""
         wanted = RunState(state) if state else None
         if wanted is None and query is None:
-            runs, skipped, total = self.all_runs(progress, limit)
+            runs, skipped, total = self.all_runs(progress, limit, wandb_project)
             result = views.list_view(runs, limit, None, settings=self.settings)
             if total > result.total:
                 result = views.RunList(result.rows, total)
             return Listed(result, skipped)
-        runs, skipped, _ = self.all_runs(progress)
+        runs, skipped, _ = self.all_runs(progress, wandb_project=wandb_project, state=wanted)
         if query is None:
             return Listed(views.list_view(runs, limit, wanted, settings=self.settings), skipped)
         if wanted is not None:
@@ -165,16 +216,17 @@ class Workspace:
         return Listed(views.find_view(runs, query, limit, settings=self.settings), skipped)
 
     def best(self, metric: str, higher_is_better: bool | None, limit: int,
-             progress: Progress = no_progress) -> Listed:
-        runs, skipped, _ = self.all_runs(progress)
+             progress: Progress = no_progress, wandb_project: str | None = None) -> Listed:
+        runs, skipped, _ = self.all_runs(progress, wandb_project=wandb_project)
         return Listed(views.best_view(runs, metric, higher_is_better, limit), skipped)
 
     def live(self, selector: str | None, progress: Progress = no_progress) -> Any:
         """``runwise live``: the given run, else the newest running run, else the newest run."""
         if selector:
             return views.live_view(self.run(selector, progress), settings=self.settings)
-        self.catalog.refresh()
-        run = self.catalog.latest_running()
+        cat = self.main_catalog()
+        cat.refresh()
+        run = cat.latest_running()
         if run is None:
             run = self.run("latest", progress)
         return views.live_view(run, settings=self.settings)
