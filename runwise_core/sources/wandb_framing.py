@@ -138,6 +138,7 @@ def _chunks(f: BinaryIO, path: Path, report: ReadReport, start: int) -> Iterator
     unpack = _CHUNK.unpack_from
     crc32 = zlib.crc32
     type_crc = _TYPE_CRC
+    full_crc = _TYPE_CRC[FULL]
     notes = report.notes
     while True:
         block = f.read(BLOCK)
@@ -148,19 +149,22 @@ def _chunks(f: BinaryIO, path: Path, report: ReadReport, start: int) -> Iterator
             pos = HEADER
         size = len(block)
         out: list[bytes] = []
+        append = out.append
         end_offset = report.end_offset
         stop = False
-        while size - pos >= CHUNK_HEADER:
+        last = size - CHUNK_HEADER
+        while pos <= last:
             crc, length, kind = unpack(block, pos)
-            end = pos + CHUNK_HEADER + length
-            payload = block[pos + CHUNK_HEADER:end]
-            if kind == FULL and end <= size and crc32(payload, type_crc[FULL]) == crc and length:
+            body = pos + CHUNK_HEADER
+            end = body + length
+            payload = block[body:end]
+            if kind == FULL and end <= size and crc32(payload, full_crc) == crc and length:
                 # The common case first: a whole record in one chunk, checksum good.
                 if pending:
                     notes.append(f"record starting at byte {pending_start:,} has no last chunk; skipped")
                     pending = []
                 end_offset = block_start + end
-                out.append(payload)
+                append(payload)
                 pos = end
                 continue
             if end > size or (crc == 0 and length == 0 and kind == 0):
