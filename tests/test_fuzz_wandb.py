@@ -149,3 +149,14 @@ def test_legacy_numbers_beyond_float_or_int64_are_not_points(tmp_path, history, 
     row takes its row number, as a row without ``_step`` does)."""
     run = Catalog([_legacy_folder(tmp_path, history)]).runs()[0]
     assert {k: list(zip(s.steps.tolist(), s.values.tolist())) for k, s in run.metrics.items()} == keys
+
+
+@pytest.mark.parametrize("zeros", [1, 3, 6])
+def test_a_few_zero_bytes_after_a_record_are_a_torn_chunk_header_with_a_note(pristine, tmp_path, zeros):
+    """Fewer than 7 zero bytes where a chunk header would fit are not block padding: a chunk
+    header cut after its zero bytes (a crc starting with 0x00), or a short zero-filled tail."""
+    *_, data, offsets, full, _clean = pristine
+    end = next(off for off in offsets if off > 40_000 and 32 * 1024 - off % (32 * 1024) > 7 + 6)
+    run = _read_damaged(pristine, tmp_path, data[:end] + bytes(zeros))
+    assert_wandb_prefix(run, full, f"{zeros} zeros")
+    assert run.rows < full.rows and len(run.read_notes) == 1

@@ -214,7 +214,9 @@ def _chunks(f: BinaryIO, path: Path, report: ReadReport, start: int) -> Iterator
         if stop:
             return
         if size < BLOCK:
-            if block[pos:].strip(b"\0"):
+            # zeros are block padding only where no chunk header fits; elsewhere they are the
+            # start of a torn header (a crc beginning with 0x00) or a short zero-filled tail
+            if block[pos:].strip(b"\0") or (pos < size and BLOCK - pos >= CHUNK_HEADER):
                 _torn(report, block_start + pos, "the file ends inside a chunk header")
                 return
             break
