@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..analysis.memo import memoized
 from ..model import Run, RunState
 from ..settings import Settings
 from ._common import resolve_keys
@@ -38,6 +39,7 @@ def anomalies_view(run: Run, keys: Sequence[str] | None = None, now: float | Non
     from ..analysis.anomalies import detect_anomalies
 
     chosen = resolve_keys(run, keys) if keys else run.metric_keys()
-    found = tuple(detect_anomalies(run, keys=list(chosen), settings=settings)) if chosen else ()
+    found = memoized(run, ("anomalies", tuple(chosen), repr(settings)),
+                     lambda: tuple(detect_anomalies(run, keys=list(chosen), settings=settings))) if chosen else ()
     return AnomalyReport(id=run.id, name=run.name, state=run.state(now), last_step=run.last_step,
                          keys_checked=tuple(chosen), anomalies=found)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..analysis.downsample import Buckets, downsample, grid_width, make_buckets
 from ..analysis.keypick import pick_keys
+from ..analysis.memo import memoized
 from ..analysis.roles import LOSS_ROLES, role_of
 from ..analysis.stats import SeriesStats, series_stats
 from ..errors import UsageError
@@ -111,14 +112,16 @@ def history_view(
     exact = True
     for k in chosen:
         s = series[k]
-        ds = downsample(s, n, max_non_finite=MAX_NON_FINITE_LISTED)
+        ds, grid, stats = memoized(s, ("history", n, rows, origin, width), lambda s=s: (
+            downsample(s, n, max_non_finite=MAX_NON_FINITE_LISTED),
+            make_buckets(s, rows, origin=origin, width=width)[0],
+            series_stats(s)))
         exact = exact and ds.exact
         nf_mask = ~np.isfinite(ds.points.values)
-        grid, _ = make_buckets(s, rows, origin=origin, width=width)
         out.append(
             KeyHistory(
                 key=k,
-                stats=series_stats(s),
+                stats=stats,
                 points=ds.points,
                 non_finite=Series(ds.points.steps[nf_mask], ds.points.values[nf_mask]),
                 grid=grid,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.keypick import pick_keys
+from ..analysis.memo import memoized
 from ..analysis.roles import Role, higher_is_better, role_of
 from ..analysis.stats import best_value, series_stats
 from ..analysis.trend import Trend, profile, trend_of
@@ -42,6 +43,11 @@ class MetricLine:
 
 
 def metric_line(key: str, series: Series, settings: Settings | None = None) -> MetricLine:
+    """The summary line of one key (memoised per series: see :mod:`..analysis.memo`)."""
+    return memoized(series, ("metric_line", key, repr(settings)), lambda: _metric_line(key, series, settings))
+
+
+def _metric_line(key: str, series: Series, settings: Settings | None) -> MetricLine:
     st = series_stats(series)
     hib = higher_is_better(key, settings)
     best, best_step = best_value(st, hib) if hib is not None else (None, None)
@@ -113,7 +119,10 @@ def run_view(
     found: tuple[Anomaly, ...] = ()
     checked = False
     if anomalies and _detect_anomalies is not None:
-        found = tuple(_detect_anomalies(run, keys=list(chosen) if keys else None, settings=settings))
+        detect = _detect_anomalies
+        wanted = list(chosen) if keys else None
+        found = memoized(run, ("anomalies", tuple(wanted) if wanted else None, repr(settings)),
+                         lambda: tuple(detect(run, keys=wanted, settings=settings)))
         checked = True
     summary = {
         k: clean_number(v)

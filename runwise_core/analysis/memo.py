@@ -1,0 +1,55 @@
+"""Results of analysis kept beside the run or series they were computed from.
+
+A long-lived front end (the MCP server) asks the same questions of the same runs again and
+again; the catalog hands back the very same :class:`~runwise_core.model.Run` object while
+its files are unchanged, and a new object once they change. Keying results by the identity
+of that object therefore gives exact reuse and automatic invalidation: an entry lives
+exactly as long as the object it was computed from (a weak reference drops it), so memory
+stays bounded by the catalog's own bound on loaded runs.
+
+The contract this relies on: runs and series are not mutated after a reader built them.
+Results must not depend on the clock (a run's state is computed by the caller, never
+stored here).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_entries: dict[int, tuple[weakref.ref, dict[Hashable, Any]]] = {}
+_lock = threading.Lock()
+
+
+def memoized(owner: object, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, or the value it gave for ``key`` on this very ``owner`` object before."""
+    oid = id(owner)
+    with _lock:
+        entry = _entries.get(oid)
+        if entry is None or entry[0]() is not owner:
+            entry = (weakref.ref(owner, lambda _ref, oid=oid: _drop(oid)), {})
+            _entries[oid] = entry
+        table = entry[1]
+        if key in table:
+            return table[key]
+    value = compute()  # outside the lock: two threads may compute once each, both exact
+    with _lock:
+        table.setdefault(key, value)
+    return value
+
+
+def _drop(oid: int) -> None:
+    with _lock:
+        entry = _entries.get(oid)
+        if entry is not None and entry[0]() is None:
+            del _entries[oid]
+
+
+def entries() -> int:
+    """How many objects have memoised results (for tests)."""
+    with _lock:
+        return len(_entries)
