@@ -42,11 +42,13 @@ def memoized(owner: object, key: Hashable, compute: Callable[[], T]) -> T:
     return value
 
 
-def _drop(oid: int) -> None:
-    with _lock:
-        entry = _entries.get(oid)
+def _drop(oid: int, entries: dict = _entries, lock: threading.Lock = _lock) -> None:
+    # The table and lock are bound as defaults: a callback may run while the interpreter
+    # shuts down, when this module's globals are already gone.
+    with lock:
+        entry = entries.get(oid)
         if entry is not None and entry[0]() is None:
-            del _entries[oid]
+            del entries[oid]
 
 
 def entries() -> int:
