@@ -14,6 +14,7 @@ stored here).
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Callable, Hashable
@@ -31,7 +32,7 @@ def memoized(owner: object, key: Hashable, compute: Callable[[], T]) -> T:
     with _lock:
         entry = _entries.get(oid)
         if entry is None or entry[0]() is not owner:
-            entry = (weakref.ref(owner, lambda _ref, oid=oid: _drop(oid)), {})
+            entry = (weakref.ref(owner, functools.partial(_drop, oid)), {})
             _entries[oid] = entry
         table = entry[1]
         if key in table:
@@ -42,7 +43,7 @@ def memoized(owner: object, key: Hashable, compute: Callable[[], T]) -> T:
     return value
 
 
-def _drop(oid: int, entries: dict = _entries, lock: threading.Lock = _lock) -> None:
+def _drop(oid: int, _ref: object = None, entries: dict = _entries, lock: threading.Lock = _lock) -> None:
     # The table and lock are bound as defaults: a callback may run while the interpreter
     # shuts down, when this module's globals are already gone.
     with lock:
