@@ -38,13 +38,16 @@ def test_same_object_reuses_results_and_a_new_object_recomputes(monkeypatch):
 
 
 def test_entries_die_with_their_run():
-    before = memo.entries()
     run = spiky_run("memo0002")
     views.run_view(run)
-    assert memo.entries() > before
+    owners = {id(run), *(id(s) for s in run.metrics.values())}
+    assert owners <= set(memo._entries)
+    gc.collect()
+    with_run = memo.entries()
     del run
     gc.collect()
-    assert memo.entries() == before
+    assert memo.entries() <= with_run - len(owners)
+    assert all(ref() is not None for ref, _ in memo._entries.values())  # no entry outlives its owner
 
 
 def test_state_is_never_memoised():
