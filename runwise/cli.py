@@ -380,8 +380,8 @@ def compute(args: argparse.Namespace, settings: Settings,
     keys = split_keys(getattr(args, "keys", None))
     if cmd == "local":
         if args.file is None:
-            cat = _catalog(args)
-            runs, skipped = _load_all(cat, [r for r in cat.refs() if r.source == "metric-log"])
+            folder = _catalog(args)
+            runs, skipped = _load_all(folder, [r for r in folder.refs() if r.source == "metric-log"])
             return replace(views.list_view(runs, settings=settings), skipped=skipped)
         run = _local_run(args.file)
         what = args.what
@@ -408,10 +408,8 @@ def compute(args: argparse.Namespace, settings: Settings,
     if cmd == "keys":
         return views.keys_view(cats.run(args.run), args.filter)
     if cmd == "live":
-        run = cat.latest_running()
-        if run is None:
-            run = cats.run("latest")
-        return views.live_view(run, settings=settings)
+        running = cat.latest_running()
+        return views.live_view(running if running is not None else cats.run("latest"), settings=settings)
     if cmd == "history":
         return views.history_view(cats.run(args.run, keys), keys, args.samples, parse_range(args.steps), settings)
     if cmd == "stats":

@@ -176,7 +176,9 @@ class RunCache:
     # -- housekeeping --------------------------------------------------------------------
     def prune(self) -> int:
         """Delete entries whose log no longer exists (runs deleted, temporary folders gone)
-        and leftover temporary files; returns how many. Runs now and then after a write."""
+        and leftover temporary files; returns how many. Runs now and then after a write.
+        Entries written with no file facts (W&B cloud histories) are kept: their path names
+        no file, and the cloud catalog checks them against the server instead."""
         removed = 0
         folder = self.root / f"v{VERSION}"
         try:
@@ -212,9 +214,12 @@ def _entry_log_path(file: Path) -> str | None:
     if zlib.crc32(header) != hcrc:
         return None
     try:
-        path = json.loads(header)["path"]
+        fields = json.loads(header)
+        path, facts = fields["path"], fields["facts"]
     except (ValueError, KeyError, TypeError):
         return None
+    if facts == [0, 0, 0, 0]:
+        return None  # written for no file (a W&B server's history): no log whose loss ends it
     return path if isinstance(path, str) else None
 
 

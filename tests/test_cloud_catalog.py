@@ -398,3 +398,15 @@ def test_load_readable_raises_a_server_failure_instead_of_skipping_every_run(fak
         cat.load_readable(refs)
     # No load starts after the first failure: at most the workers' first loads were tried.
     assert len({r["variables"].get("name") for r in fake.requests[before:]}) <= 4
+
+
+def test_a_cloud_history_in_the_disk_cache_survives_pruning(fake: FakeWandb) -> None:
+    """The cache prunes entries whose log file is gone now and then; a cloud history has no
+    file (it used to be pruned at random, 1 write in 32)."""
+    cat = CloudCatalog("ent/proj", exact=True)
+    cat.load(cat.select("long"))
+    assert cat.cache is not None and cat.cache.prune() == 0
+    before = len(fake.requests)
+    again = CloudCatalog("ent/proj", exact=True)
+    assert len(again.load(again.select("long")).metrics["loss"]) == 3000
+    assert history_operations(fake, before) == []
