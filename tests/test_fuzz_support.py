@@ -14,7 +14,6 @@ import json
 import math
 import struct
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -292,5 +291,3 @@ def write_tree(folder: Path, files: dict[str, bytes]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
-
-Check = Callable[[Run], None]

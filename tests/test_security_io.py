@@ -21,7 +21,7 @@ import pytest
 from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from test_fuzz_support import write_tree
-from test_server_support import runs_root, server_env, write_logs
+from test_server_support import runs_root, server_env
 
 #: Run in the CLI process before runwise is imported: every way out to the network records
 #: the attempt and fails, as it would on a machine with no network.
