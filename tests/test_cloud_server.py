@@ -61,6 +61,7 @@ def test_run_tools_are_open_world_only_on_a_server_given_a_project(cloud_server,
         world = name in RUN_TOOLS
         assert tool["annotations"] == {"readOnlyHint": True, "openWorldHint": world}, name
     assert {t["annotations"]["openWorldHint"] for t in tools_listing(local_server)["tools"]} == {False}
+    assert cloud_server.instructions.startswith("runwise reads the ML training runs of W&B project ent/proj ")
     props = tools["list_runs"]["inputSchema"]["properties"]
     assert props["wandb_project"] == {"maxLength": 200, "pattern": r"^[\w.\-]+/[\w.\-]+$", "type": "string",
                                       "description": "W&B ENTITY/PROJECT (default: the server's)"}

@@ -52,7 +52,9 @@ def server_for(runner: Runner) -> MCPServer:
     """The MCP server whose tools run on ``runner`` (tests keep the runner to adjust it)."""
     project = runner.workspace.wandb_project
     instructions = INSTRUCTIONS if project is None else INSTRUCTIONS.replace(
-        "under this server's roots", f"of W&B project {project}")
+        "runwise reads ML training runs (W&B folders, JSONL/CSV logs) under this server's roots",
+        f"runwise reads the ML training runs of W&B project {project} (JSONL/CSV logs under this "
+        "server's roots: analyze_local_log)")
     return MCPServer("runwise", instructions=instructions, version=_version(), tools=build_tools(runner))
 
 
