@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import sys
 import time
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+import anyio
 import pytest
+from mcp import Client, StdioServerParameters
 
 import runwise.server as server_module
 from cloud_fake import BAD_KEY, FakeWandb, exported_run, offline_env, standard_project
@@ -22,6 +26,7 @@ from runwise.server import server_for
 from runwise.server.runner import Runner
 from runwise.server.workspace import Workspace
 from runwise_core.roots import Roots
+from test_server_support import server_env
 from test_server_tools import err, ok, ruler, tools_listing
 
 NOW = time.time()
@@ -149,3 +154,28 @@ def test_a_malformed_project_fails_the_start_with_one_line(capsys) -> None:
     assert capsys.readouterr().err == (
         "runwise-mcp: W&B project 'not a project': expected ENTITY/PROJECT, e.g. my-team/my-project "
         "(--wandb ENTITY/PROJECT or RUNWISE_WANDB_PROJECT)\n")
+
+
+def test_the_stdio_server_with_a_project_answers_from_w_and_b(fake, tmp_path) -> None:
+    """``python -m runwise.server --wandb ENTITY/PROJECT`` as a real subprocess: wandb and its
+    core sidecar run inside the server, and stdout must still carry protocol only."""
+    keep = ("WANDB_BASE_URL", "WANDB_API_KEY", "NETRC", "RUNWISE_CACHE_DIR", "WANDB_DIR", "WANDB_CACHE_DIR",
+            "WANDB_CONFIG_DIR", "WANDB_ERROR_REPORTING", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+    env = server_env(tmp_path, **{k: os.environ[k] for k in keep})
+    del env["WANDB_MODE"]  # wandb.Api refuses offline mode
+    params = StdioServerParameters(command=sys.executable, args=["-m", "runwise.server", "--wandb", "ent/proj"],
+                                   env=env, cwd="/")
+
+    async def go() -> tuple[str, str, bool]:
+        async with Client(params) as client:
+            listed = await client.list_tools()
+            world = {t.name: t.annotations.open_world_hint for t in listed.tools}
+            assert world == {t.name: t.name in RUN_TOOLS for t in listed.tools}
+            runs = await client.call_tool("list_runs", {"limit": 3})
+            stats = await client.call_tool("get_stats", {"run": "ent/proj/long", "keys": ["loss"], "exact": True})
+            return runs.content[0].text, stats.content[0].text, runs.is_error or stats.is_error
+
+    runs, stats, failed = anyio.run(go)
+    assert not failed, (runs, stats)
+    assert runs == cli_text(["list", "-n", "3", "--wandb", "ent/proj"])
+    assert stats == cli_text(["stats", "long", "-k", "loss", "--exact", "--wandb", "ent/proj"])
