@@ -27,7 +27,7 @@ from runwise.server.runner import Runner
 from runwise.server.workspace import Workspace
 from runwise_core.roots import Roots
 from test_server_support import server_env
-from test_server_tools import err, ok, ruler, tools_listing
+from test_server_tools import call, err, ok, ruler, tools_listing
 
 NOW = time.time()
 RUN_TOOLS = {"list_runs", "summarize_run", "get_keys", "get_history", "get_stats", "compare_runs",
@@ -179,3 +179,19 @@ def test_the_stdio_server_with_a_project_answers_from_w_and_b(fake, tmp_path) ->
     assert not failed, (runs, stats)
     assert runs == cli_text(["list", "-n", "3", "--wandb", "ent/proj"])
     assert stats == cli_text(["stats", "long", "-k", "loss", "--exact", "--wandb", "ent/proj"])
+
+
+def test_an_exact_read_reports_the_rows_scanned_as_progress(cloud_server) -> None:
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, total, message))
+
+    result = call(cloud_server, "get_stats", {"run": "long", "keys": ["loss"], "exact": True},
+                  progress_callback=on_progress)
+    assert not result.is_error
+    scan = "scanning the full history of run long"
+    # The scan counts rows (0, 1,000 ... 3,000 of 3,000); progress only increases, so a step
+    # that does not (the scan's 0, the final "analysing") continues the count, total unknown.
+    assert seen == [(0, 2, "finding runs"), (1, 2, "reading run long"), (2, None, scan), (1000, 3000, scan),
+                    (2000, 3000, scan), (3000, 3000, scan), (3001, None, "analysing")]
