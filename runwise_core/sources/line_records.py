@@ -207,6 +207,7 @@ def read_table(path: Path, kind: str) -> tuple[RowTable, DamageLog]:
         meta, arrays = table.state()
         meta.update(damage=damage.state(), line=cursor.line, header=cursor.header)
         cache.put(CACHE_KINDS[kind], path, facts, cursor.offset, meta, arrays)
+        del meta, arrays  # numpy views of the table's buffers: while they live, add_tail cannot append
     add_tail(kind, tail, cursor, table, damage)
     return table, damage
 
