@@ -39,7 +39,8 @@ EXAMPLES: dict[str, str] = {
     "live": "runwise live\n  runwise live --format json",
     "history": "runwise history -k loss,val_loss\n  runwise history 3xk9q2ab -k loss --samples 100\n"
                "  runwise history -k loss --steps 40000:60000",
-    "stats": "runwise stats -k loss,val_loss\n  runwise stats 3xk9q2ab --steps 0:10000",
+    "stats": "runwise stats -k loss,val_loss\n  runwise stats 3xk9q2ab --steps 0:10000\n"
+             "  runwise stats 3xk9q2ab -k loss --exact --wandb my-team/my-project",
     "stability": "runwise stability -k loss,val_loss\n  runwise stability 3xk9q2ab --window 50",
     "compare": "runwise compare A B\n  runwise compare A B -f val -t 5\n  runwise compare A B -g -d\n"
                "  runwise compare A@50000 B@50000\n  runwise compare my-team/my-project/3xk9q2ab localid --dir PATH",
