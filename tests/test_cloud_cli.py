@@ -265,3 +265,13 @@ def test_a_slow_server_is_one_line_within_the_bound(project, monkeypatch, state_
         assert one_line_failure("list", "--wandb", "ent/proj") == (
             f"W&B at {slow.base_url} did not answer within 7 s while connecting; the server is slow or "
             "unreachable: try again, or check WANDB_BASE_URL and the network")
+
+
+def test_stability_of_a_sampled_run_says_it_was_sampled(fake) -> None:
+    sampled = as_json("stability", "long", "-k", "loss", "--wandb", "ent/proj")
+    assert sampled["sampled"] == {"rows_read": 1000, "rows": 3000} and sampled["stability"]["loss"]["count"] == 1000
+    assert ok("stability", "long", "-k", "loss", "--wandb", "ent/proj").splitlines()[0] == (
+        "stability of long long-name (rolling std over a window; Theil-Sen slope per 1k steps); "
+        "sampled by the server: 1,000 of 3,000 rows; --exact for every row")
+    exact = as_json("stability", "long", "-k", "loss", "--wandb", "ent/proj", "--exact")
+    assert "sampled" not in exact and exact["stability"]["loss"]["count"] == 2999  # finite points: 3,000 less the NaN

@@ -144,7 +144,7 @@ def history_dict(h: History) -> dict[str, Any]:
 
 
 def stability_dict(t: StabilityTable) -> dict[str, Any]:
-    return {"id": t.run_id, "stability": {
+    return {"id": t.run_id, **sampled_entry(t.sampled), "stability": {
         k: {"status": s.status.value, "count": s.count, "window": s.window,
             "rolling_std_median": number(s.rolling_std_median), "rolling_std_final": number(s.rolling_std_final),
             "relative_noise": number(s.relative_noise), "slope_per_1k": number(s.slope_per_1k),

@@ -175,6 +175,8 @@ def layout_stats(t: StatsTable) -> Doc:
 
 def layout_stability(t: StabilityTable) -> Doc:
     title = f"stability of {_who(t.run_id, t.run_name)} (rolling std over a window; Theil-Sen slope per 1k steps)"
+    if t.sampled:
+        title += f"; {sampled_text(t.sampled)}"
     rows = tuple(
         (k, s.status.value, step(s.count), step(s.window), num(s.rolling_std_median),
          "-" if s.relative_noise is None else f"{fmt(100 * s.relative_noise, 3)}%",

@@ -18,6 +18,8 @@ class StabilityTable:
     run_name: str
     rows: tuple[tuple[str, Stability], ...]
     picked: bool
+    #: (rows read, rows logged) when the run's history is a server's sample (W&B cloud).
+    sampled: tuple[int, int] | None = None
 
 
 def stability_view(
@@ -32,4 +34,4 @@ def stability_view(
     require_history(run)
     chosen = resolve_keys(run, keys) if keys else pick_keys(run.metrics, settings)
     rows = tuple((k, stability_of(step_slice(run.metrics[k], step_range), window)) for k in chosen)
-    return StabilityTable(run.id, run.name, rows, not keys)
+    return StabilityTable(run.id, run.name, rows, not keys, run.sampled)
