@@ -19,6 +19,10 @@ Counted per reader:
   forged with a matching checksum, which no reader can tell from a real one);
 * clear error: a ``RunwiseError`` (a refusal with a message), which is allowed.
 
+Half of the cases read through the on-disk cache as a live log is read: a prefix of the
+damaged file (cut anywhere) is written and read first, then the rest, so the last read
+resumes from the cache entry.
+
 Exit status 1 when any crash, hang or wrong value was seen. The mutators are those of the
 tests; a failing case prints its reader and seed, and ``--replay READER:SEED`` reruns it.
 """
@@ -143,9 +147,36 @@ def run_case(reader: str, seed: int, p: dict, scratch: Path) -> tuple[str, str]:
     from runwise_core.errors import RunwiseError
     from runwise_core.sources import metric_log
 
+    from runwise_core.cache import RunCache, using
+
     rng = random.Random(f"{reader}:{seed}")
     case_dir = scratch / f"{reader}-{seed}"
     what = f"{reader}:{seed}"
+    cache_dir = scratch / f"cache-{reader}-{seed}"
+    cache = RunCache(cache_dir) if rng.random() < 0.5 else None
+
+    def grown(path: Path, data: bytes, read):
+        """Write ``data`` at ``path`` and return ``read()``. With a cache, a prefix cut anywhere
+        is written and read first (filling the cache), then the rest, so the last read
+        resumes from the cache as it does for a log still being written."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if cache is None:
+            path.write_bytes(data)
+            return read()
+        first = rng.randrange(len(data) + 1)
+        path.write_bytes(data[:first])
+        try:
+            read()
+        except RunwiseError:
+            pass
+        with open(path, "ab") as f:
+            f.write(data[first:])
+        return read()
+
+    def load_file(path: Path):
+        with using(cache):
+            return metric_log.load_file(path)
+
     try:
         try:
             if reader == "wandb":
@@ -161,8 +192,7 @@ def run_case(reader: str, seed: int, p: dict, scratch: Path) -> tuple[str, str]:
                     damaged = _mutate_wandb(damaged, offsets, kind, rng)
                 run_dir = case_dir / Path(p["wandb_folder"]).name
                 shutil.copytree(p["wandb_folder"], run_dir)
-                (run_dir / p["wandb_log"]).write_bytes(damaged)
-                runs = Catalog([run_dir]).runs()
+                runs = grown(run_dir / p["wandb_log"], damaged, lambda: Catalog([run_dir], cache=cache).runs())
                 what += f" ({', '.join(kinds)})"
                 try:
                     if not set(kinds) & set(WANDB_FORGED):  # a forged record may hold other values
@@ -180,12 +210,10 @@ def run_case(reader: str, seed: int, p: dict, scratch: Path) -> tuple[str, str]:
                 case = jsonl_case(kinds, cut, huge, step_key="_step" if legacy else "step", bom_anywhere=legacy)
                 if legacy:
                     folder = case_dir / "wandb" / "run-20240101_000000-legacy1"
-                    write_tree(folder, {"wandb-history.jsonl": case.data,
-                                        "wandb-metadata.json": b'{"state": "finished"}'})
-                    runs = Catalog([folder]).runs()
+                    write_tree(folder, {"wandb-metadata.json": b'{"state": "finished"}'})
+                    runs = grown(folder / "wandb-history.jsonl", case.data, lambda: Catalog([folder], cache=cache).runs())
                 else:
-                    write_tree(case_dir, {"metrics.jsonl": case.data})
-                    runs = metric_log.load_file(case_dir / "metrics.jsonl")
+                    runs = grown(case_dir / "metrics.jsonl", case.data, lambda: load_file(case_dir / "metrics.jsonl"))
                 try:
                     assert len(runs) == 1, f"{len(runs)} runs"
                     assert_jsonl_read(runs[0], case, what, keep=None if legacy else 5)
@@ -201,12 +229,14 @@ def run_case(reader: str, seed: int, p: dict, scratch: Path) -> tuple[str, str]:
                 }[reader]
                 damaged, kind = byte_mutation(pristine, rng)
                 what += f" ({kind})"
-                write_tree(case_dir, {name: damaged})
                 if reader == "csv":
-                    runs = metric_log.load_file(case_dir / name)
+                    runs = grown(case_dir / name, damaged, lambda: load_file(case_dir / name))
                 else:
-                    cat = Catalog([case_dir])
-                    runs = [cat.load(ref) for ref in cat.refs()]
+                    def read_all():
+                        cat = Catalog([case_dir], cache=cache)
+                        return [cat.load(ref) for ref in cat.refs()]
+
+                    runs = grown(case_dir / name, damaged, read_all)
                 exercise(runs)
         except RunwiseError as e:
             msg = str(e)
@@ -218,6 +248,7 @@ def run_case(reader: str, seed: int, p: dict, scratch: Path) -> tuple[str, str]:
         return "crash", f"{what}: {traceback.format_exc(limit=6)}"
     finally:
         shutil.rmtree(case_dir, ignore_errors=True)
+        shutil.rmtree(cache_dir, ignore_errors=True)
 
 
 def _mutate_wandb(data: bytes, offsets: list[int], kind: str, rng: random.Random) -> bytes:

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runwise_core import views
+from runwise_core.cache import RunCache, using
 from runwise_core.catalog import Catalog
 from runwise_core.errors import RunwiseError, UnreadableLog
 from runwise_core.sources import metric_log
@@ -45,6 +46,25 @@ def test_damaged_jsonl_keeps_every_number_and_names_every_skipped_line(tmp_path,
     path = tmp_path / "metrics.jsonl"
     path.write_bytes(case.data)
     _read(path, case)
+
+
+@FUZZ
+@given(kinds=line_kinds, cut=st.none() | st.integers(0, 300), first=st.integers(0, 2000))
+def test_damaged_jsonl_through_the_cache_grown_from_any_prefix(tmp_path, kinds, cut, first):
+    """The same oracle through the on-disk cache: a first read of a prefix (cut anywhere, as a
+    writer leaves it) fills the cache, the read of the whole file resumes from it."""
+    case = jsonl_case(kinds, cut)
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(case.data[:first % (len(case.data) + 1)])
+    cache = RunCache(tmp_path / f"cache-{first}-{len(case.data)}")
+    with using(cache):
+        try:
+            metric_log.load_file(path)
+        except UnreadableLog:
+            pass
+        with open(path, "ab") as f:
+            f.write(case.data[first % (len(case.data) + 1):])
+        _read(path, case)
 
 
 @pytest.mark.parametrize("kind", [k for k in LINE_MUTATIONS if k != "keep"])
