@@ -73,3 +73,20 @@ def test_a_log_appended_in_torn_pieces_reads_as_prefixes_then_the_truth(tmp_path
     for key, values in truth.items():
         assert np.array_equal(final.metrics[key].values, values) and final.metrics[key].steps.tolist() == list(range(ROWS))
     assert final.read_notes == []
+
+
+@pytest.mark.parametrize("layout", ["jsonl", "csv", "wandb-legacy"])
+def test_a_complete_last_line_without_its_newline_reads_through_a_fresh_cache(tmp_path, layout):
+    """The moment between a writer's row and its newline: the cache stores the complete lines,
+    then the unterminated last row is added to the same columns."""
+    rows = {"jsonl": b'{"step": 0, "loss": 1.0}\n{"step": 1, "loss": 0.5}',
+            "csv": b"step,loss\n0,1.0\n1,0.5",
+            "wandb-legacy": b'{"_step": 0, "loss": 1.0, "_timestamp": 1700000000.5, "_runtime": 1}\n'
+                            b'{"_step": 1, "loss": 0.5, "_timestamp": 1700000001.5, "_runtime": 2}'}[layout]
+    name = {"jsonl": "m.jsonl", "csv": "m.csv", "wandb-legacy": "wandb/run-20240101_000000-tail1/wandb-history.jsonl"}
+    write_tree(tmp_path / "runs", {name[layout]: rows})
+    if layout == "wandb-legacy":
+        write_tree(tmp_path / "runs", {"wandb/run-20240101_000000-tail1/wandb-metadata.json": b'{"state": "running"}'})
+    for _ in range(2):  # a fresh cache, then the entry it wrote
+        run = Catalog([tmp_path / "runs"], cache=RunCache(tmp_path / "cache")).runs()[0]
+        assert run.metrics["loss"].values.tolist() == [1.0, 0.5] and run.metrics["loss"].steps.tolist() == [0, 1]

@@ -119,6 +119,7 @@ def _read_history(path: Path, seg: Segment) -> float | None:
         if cache is not None and facts is not None:
             meta, arrays = history.state()
             cache.put(CACHE_KIND, path, facts, history.end_offset, meta, arrays)
+            del meta, arrays  # numpy views of the history's buffers: while they live, the tail cannot append
     elif entry is not None and entry.facts.size > history.end_offset:
         tail = _tail_after(path, history.end_offset)
     if tail:
