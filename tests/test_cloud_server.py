@@ -195,3 +195,22 @@ def test_an_exact_read_reports_the_rows_scanned_as_progress(cloud_server) -> Non
     # that does not (the scan's 0, the final "analysing") continues the count, total unknown.
     assert seen == [(0, 2, "finding runs"), (1, 2, "reading run long"), (2, None, scan), (1000, 3000, scan),
                     (2000, 3000, scan), (3000, 3000, scan), (3001, None, "analysing")]
+
+
+def test_a_server_on_local_roots_with_a_project_compares_a_cloud_run_with_a_local_one(fake, tmp_path) -> None:
+    """``--root`` with the project only in RUNWISE_WANDB_PROJECT: local runs by default, the
+    project's runs when a call names them (as ``--dir`` beats the variable in the CLI)."""
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps({"step": s, "loss": 1.0 / (s + 1)}) + "\n"
+                                                    for s in range(50)))
+    server = server_for(Runner(Workspace(Roots.of([tmp_path]), wandb_project="ent/proj", cloud_default=False),
+                               heartbeat_s=3600))
+    local = ["--dir", str(tmp_path)]
+    assert ok(server, "list_runs", {}) == cli_text(["list", *local])
+    local_id = json.loads(cli_text(["list", *local, "--format", "json"]))["runs"][0]["id"]
+    assert ok(server, "compare_runs", {"run_a": "ent/proj/live", "run_b": local_id}) == cli_text(
+        ["compare", "ent/proj/live", local_id, *local])
+    assert ok(server, "list_runs", {"wandb_project": "ent/proj", "limit": 2}) == cli_text(
+        ["list", "-n", "2", "--wandb", "ent/proj"])
+    assert {t["annotations"]["openWorldHint"] for t in tools_listing(server)["tools"]
+            if t["name"] in RUN_TOOLS} == {True}
+    assert server.instructions.startswith("runwise reads ML training runs (W&B folders, JSONL/CSV logs) under")

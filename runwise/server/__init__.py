@@ -41,16 +41,19 @@ INSTRUCTIONS = (
 
 
 def create_server(roots: Roots, timeout_s: float = DEFAULT_TIMEOUT_S,
-                  loader: Callable[[RunRef], Run] | None = None, wandb_project: str | None = None) -> MCPServer:
+                  loader: Callable[[RunRef], Run] | None = None, wandb_project: str | None = None,
+                  cloud_default: bool = True) -> MCPServer:
     """An MCP server reading only under ``roots``, and the W&B project ``wandb_project`` if
-    given (its run tools then read that project). ``loader`` replaces the catalog's run
-    loader (tests use it to stand in a slow or failing reader)."""
-    return server_for(Runner(Workspace(roots, loader=loader, wandb_project=wandb_project), timeout_s))
+    given (its run tools then read that project by default, or with ``cloud_default`` False
+    the roots' runs by default and the project's when named). ``loader`` replaces the
+    catalog's run loader (tests use it to stand in a slow or failing reader)."""
+    workspace = Workspace(roots, loader=loader, wandb_project=wandb_project, cloud_default=cloud_default)
+    return server_for(Runner(workspace, timeout_s))
 
 
 def server_for(runner: Runner) -> MCPServer:
     """The MCP server whose tools run on ``runner`` (tests keep the runner to adjust it)."""
-    project = runner.workspace.wandb_project
+    project = runner.workspace.wandb_project if runner.workspace.cloud_default else None
     instructions = INSTRUCTIONS if project is None else INSTRUCTIONS.replace(
         "runwise reads ML training runs (W&B folders, JSONL/CSV logs) under this server's roots",
         f"runwise reads the ML training runs of W&B project {project} (JSONL/CSV logs under this "
@@ -93,8 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"runwise-mcp: --timeout must be positive (got {args.timeout})\n")
         return 1
     project = args.wandb or os.environ.get(PROJECT_ENV) or None
+    # As in the CLI, a flag beats the environment: --root with only RUNWISE_WANDB_PROJECT set
+    # serves the roots' runs by default and the project's runs when a call names them.
+    cloud_default = bool(args.wandb) or not args.root
     try:
-        server = create_server(roots, args.timeout, wandb_project=project)
+        server = create_server(roots, args.timeout, wandb_project=project, cloud_default=cloud_default)
     except RunwiseError as err:  # a malformed ENTITY/PROJECT
         sys.stderr.write(f"runwise-mcp: {err}\n")
         return 1

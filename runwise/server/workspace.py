@@ -59,15 +59,19 @@ class Workspace:
     """The roots, the catalog and the settings one server process serves from."""
 
     def __init__(self, roots: Roots, settings: Settings | None = None,
-                 loader: Callable[[RunRef], Run] | None = None, wandb_project: str | None = None) -> None:
+                 loader: Callable[[RunRef], Run] | None = None, wandb_project: str | None = None,
+                 cloud_default: bool = True) -> None:
         self.roots = roots
         self._loader = loader
         self.catalog = Catalog(list(roots.paths), loader=self._load_confined)
         self.settings = settings if settings is not None else load_settings(roots.paths[0])
         self.lock = threading.Lock()
         self._files: OrderedDict[str, tuple[tuple[int, int], list[Run]]] = OrderedDict()
-        #: The W&B project the run tools read (``--wandb``); None: local runs only, no network.
+        #: The W&B project the run tools may read (``--wandb``); None: local runs only, no network.
         self.wandb_project = wandb_project
+        #: Whether runs named plainly (``latest``, an id) and list_runs are the project's rather
+        #: than the roots' (``--root`` with only the environment's project: the roots').
+        self.cloud_default = cloud_default
         if wandb_project is not None:
             parse_project(wandb_project)  # a malformed name fails the start, not the first call
         self._clouds: dict[str, CloudCatalog] = {}
@@ -84,8 +88,9 @@ class Workspace:
         return self._clouds[project]
 
     def main_catalog(self, wandb_project: str | None = None) -> AnyCatalog:
-        """``wandb_project``'s catalog if given, else the server's W&B project, else the roots'."""
-        project = wandb_project or self.wandb_project
+        """``wandb_project``'s catalog if given, else the server's W&B project (unless the
+        roots are the default), else the roots'."""
+        project = wandb_project or (self.wandb_project if self.cloud_default else None)
         return self.cloud(project) if project else self.catalog
 
     def _load_confined(self, ref: RunRef) -> Run:
