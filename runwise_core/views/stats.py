@@ -32,8 +32,9 @@ def stats_view(
     step_range: tuple[int | None, int | None] | None = None,
     settings: Settings | None = None,
 ) -> StatsTable:
-    """Exact statistics of ``keys`` (over the sample a server sent, when ``run.sampled`` says so) (default: the key metrics); raises NoHistory for a run
-    without metrics and KeyNotFound for unknown keys."""
+    """Exact statistics of ``keys`` (default: the key metrics) over the run's points (a
+    server's sample when ``run.sampled`` says so, and the result says it too); raises
+    NoHistory for a run without metrics and KeyNotFound for unknown keys."""
     require_history(run)
     chosen = resolve_keys(run, keys) if keys else pick_keys(run.metrics, settings)
     rows = tuple((k, series_stats(step_slice(run.metrics[k], step_range))) for k in chosen)
