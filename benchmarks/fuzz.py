@@ -207,7 +207,8 @@ def run_case(reader: str, seed: int, p: dict, scratch: Path) -> tuple[str, str]:
                 cut = rng.randrange(300) if rng.random() < 0.3 else None
                 huge = rng.random() < 0.01
                 legacy = reader == "wandb-legacy"
-                case = jsonl_case(kinds, cut, huge, step_key="_step" if legacy else "step", bom_anywhere=legacy)
+                case = jsonl_case(kinds, cut, huge, step_key="_step" if legacy else "step", bom_anywhere=legacy,
+                                  wandb_times=legacy)
                 if legacy:
                     folder = case_dir / "wandb" / "run-20240101_000000-legacy1"
                     write_tree(folder, {"wandb-metadata.json": b'{"state": "finished"}'})

@@ -233,11 +233,17 @@ def _number(value) -> float | None:
 
 
 def jsonl_case(kinds: list[tuple[str, int]], cut_last: int | None = None, huge_line: bool = False,
-               step_key: str = "step", bom_anywhere: bool = False) -> JsonlCase:
+               step_key: str = "step", bom_anywhere: bool = False, wandb_times: bool = False) -> JsonlCase:
     """A log of ``len(kinds)`` rows, row i damaged as ``kinds[i]`` says; ``cut_last`` cuts the
     final newline-less line to that many bytes; ``huge_line`` inserts a 10 MB line of JSON.
-    ``bom_anywhere``: the reader decodes each line as JSON bytes (a BOM on any line is fine)."""
+    ``bom_anywhere``: the reader decodes each line as JSON bytes (a BOM on any line is fine).
+    ``wandb_times``: each row carries ``_timestamp`` and ``_runtime`` as wandb writes them
+    (internal fields, not metrics)."""
     rows = pristine_rows(len(kinds))
+    internal = ("_timestamp", "_runtime") if wandb_times else ()
+    if wandb_times:
+        rows = [{"step": r["step"], "_timestamp": 1.7e9 + r["step"] / 8, "_runtime": r["step"] / 8,
+                 **{k: v for k, v in r.items() if k != "step"}} for r in rows]
     lines = [_line(row, kind, a).replace(b'"step"', f'"{step_key}"'.encode()) for row, (kind, a) in zip(rows, kinds)]
     if huge_line and lines:
         lines.insert(len(lines) // 2, b'{"note": "' + b"y" * (10 * 1024 * 1024) + b'"}')
@@ -259,7 +265,7 @@ def jsonl_case(kinds: list[tuple[str, int]], cut_last: int | None = None, huge_l
             continue
         step = obj.get(step_key)
         for key, value in obj.items():
-            if key == step_key:
+            if key == step_key or key in internal:
                 continue
             x = _number(value)
             if x is not None:
