@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from runwise_core import views
+from runwise_core.arguments import parse_range, parse_run_at, split_keys
 from runwise_core.catalog import Catalog
 from runwise_core.cloud_catalog import PROJECT_ENV, CloudCatalog, parse_cloud_selector
 from runwise_core.errors import RunwiseError, UsageError
@@ -41,6 +41,7 @@ EXAMPLES: dict[str, str] = {
                "  runwise history -k loss --steps 40000:60000",
     "stats": "runwise stats -k loss,val_loss\n  runwise stats 3xk9q2ab --steps 0:10000\n"
              "  runwise stats 3xk9q2ab -k loss --exact --wandb my-team/my-project",
+    "anomalies": "runwise anomalies\n  runwise anomalies 3xk9q2ab -k 'train/*'\n  runwise anomalies --format json",
     "stability": "runwise stability -k loss,val_loss\n  runwise stability 3xk9q2ab --window 50",
     "compare": "runwise compare A B\n  runwise compare A B -f val -t 5\n  runwise compare A B -g -d\n"
                "  runwise compare A@50000 B@50000\n  runwise compare my-team/my-project/3xk9q2ab localid --dir PATH",
@@ -118,6 +119,11 @@ def build_parser() -> Parser:
         p.add_argument("--no-anomalies", action="store_true", help="skip anomaly detection")
         _exact_arg(p)
 
+    p = add("anomalies", "anomalies only, over every key (or -k KEYS); says 'none found' when healthy")
+    p.add_argument("run", nargs="?", default="latest", metavar="ID", help="run (default: latest)")
+    _keys_arg(p)
+    _exact_arg(p)
+
     p = add("keys", "every metric key with its point count and step range (call before history)")
     p.add_argument("run", nargs="?", default="latest", metavar="ID", help="run (default: latest)")
     p.add_argument("-f", "--filter", default=None, metavar="TEXT", help="only keys containing TEXT")
@@ -185,54 +191,6 @@ def build_parser() -> Parser:
     _steps_arg(p)
     p.add_argument("--no-anomalies", action="store_true", help="skip anomaly detection")
     return parser
-
-
-# -- argument parsing helpers ------------------------------------------------------------------
-
-_STEP_RE = re.compile(r"^(\d+(?:\.\d+)?)([kKmM]?)$")
-
-
-def parse_step(text: str) -> int:
-    """``50000``, ``50_000``, ``50k``, ``1.5M`` -> an integer step."""
-    m = _STEP_RE.match(text.replace("_", "").replace(",", ""))
-    if not m:
-        raise UsageError(f"not a step: {text!r} (use a number like 50000 or 50k)")
-    scale = {"": 1, "k": 1_000, "m": 1_000_000}[m.group(2).lower()]
-    value = float(m.group(1)) * scale
-    if not value < 2**63:  # (inf for 400 digits) beyond any step a log can hold
-        raise UsageError(f"step {text!r} is beyond any step a run can log (2^63)")
-    return int(round(value))
-
-
-def parse_run_at(text: str) -> tuple[str, int | None]:
-    """``abc123@50000`` -> (``abc123``, 50000); no ``@`` -> (text, None)."""
-    if "@" in text:
-        sel, _, at = text.rpartition("@")
-        if sel and _STEP_RE.match(at.replace("_", "").replace(",", "")):
-            return sel, parse_step(at)
-    return text, None
-
-
-def parse_range(text: str | None) -> tuple[int | None, int | None] | None:
-    """``FROM:TO`` with either end optional -> a step range; None stays None."""
-    if text is None:
-        return None
-    if ":" not in text:
-        raise UsageError(f"--steps takes FROM:TO (got {text!r}), e.g. 40000:60000 or :1000")
-    lo, _, hi = text.partition(":")
-    rng = (parse_step(lo) if lo.strip() else None, parse_step(hi) if hi.strip() else None)
-    if rng[0] is not None and rng[1] is not None and rng[0] > rng[1]:
-        raise UsageError(f"--steps {text}: FROM is after TO")
-    return rng
-
-
-def split_keys(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    keys = [k.strip() for k in text.split(",") if k.strip()]
-    if not keys:
-        raise UsageError("-k needs at least one key; run `runwise keys` to list them")
-    return keys
 
 
 # -- progress ------------------------------------------------------------------------------------
@@ -355,6 +313,8 @@ def _listed(cat: AnyCatalog, limit: int, state: RunState | None) -> list[RunRef]
 
 
 def _local_run(file: str) -> Run:
+    from runwise_core import cache
+    from runwise_core.catalog import default_cache
     from runwise_core.sources.metric_log import load_file
 
     path, part = Path(file), None
@@ -362,7 +322,8 @@ def _local_run(file: str) -> Run:
         base, _, n = file.rpartition("#")
         if n.isdigit():
             path, part = Path(base), int(n)
-    runs = load_file(path)
+    with cache.using(default_cache()):
+        runs = load_file(path)
     if part is None:
         return runs[-1]
     if not 1 <= part <= len(runs):
@@ -406,6 +367,8 @@ def compute(args: argparse.Namespace, settings: Settings,
     if cmd in ("latest", "run"):
         run = cats.run("latest" if cmd == "latest" else args.run, keys)
         return views.run_view(run, keys, anomalies=not args.no_anomalies, settings=settings)
+    if cmd == "anomalies":
+        return views.anomalies_view(cats.run(args.run, keys), keys, settings=settings)
     if cmd == "keys":
         return views.keys_view(cats.run(args.run), args.filter)
     if cmd == "live":

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from runwise.cli import EXAMPLES, build_parser, main, parse_range, parse_run_at, parse_step
+from runwise.cli import EXAMPLES, build_parser, main
+from runwise_core.arguments import parse_range, parse_run_at, parse_step
 from runwise_core.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -100,7 +100,7 @@ def test_every_tool_on_cloud_runs_says_what_the_cli_says(cloud_server) -> None:
         ("get_stats", {"run": "long"}, ["stats", "long", *p]),
         ("get_stats", {"run": "long", "keys": ["loss"], "exact": True}, ["stats", "long", "-k", "loss", "--exact", *p]),
         ("compare_runs", {"run_a": "long", "run_b": "ent/other/exported"}, ["compare", "long", "ent/other/exported", *p]),
-        ("detect_anomalies", {"run": "live"}, ["run", "live", *p]),
+        ("detect_anomalies", {"run": "live"}, ["anomalies", "live", *p]),
         ("get_config", {"run": "https://wandb.ai/ent/proj/runs/live"}, ["config", "live", *p]),
         ("find_best_run", {"metric": "loss"}, ["best", "loss", *p]),
         ("find_best_run", {"metric": "loss", "wandb_project": "ent/other"}, ["best", "loss", "--wandb", "ent/other"]),

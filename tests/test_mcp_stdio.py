@@ -66,7 +66,7 @@ async def session_checks(root: Path, ids: dict[str, str], mode: str) -> None:
              ["history", f, "-k", "train/loss,lr", "--samples", "30"]),
             ("get_stats", {"run": f, "keys": ["train/loss"]}, ["stats", f, "-k", "train/loss"]),
             ("compare_runs", {"run_a": f"{f}@100", "run_b": f}, ["compare", f"{f}@100", f]),
-            ("detect_anomalies", {"run": f}, ["run", f]),
+            ("detect_anomalies", {"run": f}, ["anomalies", f]),
             ("live_status", {}, ["live"]),
             ("get_config", {"run": f}, ["config", f]),
             ("find_best_run", {"metric": "loss"}, ["best", "loss"]),

@@ -18,6 +18,7 @@ from mcp_types import ToolAnnotations
 from pydantic import ConfigDict, Field
 
 from runwise_core import views
+from runwise_core.arguments import parse_run_at
 
 from .runner import Runner
 from .schema import compact
@@ -133,8 +134,6 @@ def build_tools(runner: Runner) -> list[Tool]:
         """Two runs side by side: final values (or at @STEP), delta, % change, which is better. ~20 tokens a metric."""
 
         def work(p: Progress) -> Any:
-            from runwise.cli import parse_run_at  # the CLI's A@STEP syntax, not a second parser
-
             sel_a, at_a = parse_run_at(run_a)
             sel_b, at_b = parse_run_at(run_b)
             return views.compare_view(ws.run(sel_a, p), ws.run(sel_b, p), at_a, at_b, None, filter,
@@ -148,7 +147,7 @@ def build_tools(runner: Runner) -> list[Tool]:
         keys: Keys = None,
         max_tokens: MaxTokens = MAX_TOKENS_DEFAULT,
     ) -> str:
-        """Spikes, NaN/Inf, divergence, overfitting, plateaus, gradient and throughput trouble, found on every point; lists the metrics checked, and no anomaly table means none found."""
+        """Spikes, NaN/Inf, divergence, overfitting, plateaus, gradient and throughput trouble, judged on every point of every key (or keys); says 'none found in N keys' when healthy. ~30 tokens a finding."""
         return await runner.text("detect_anomalies", ctx, lambda p: ws.anomalies(ws.run(run, p, keys=keys), keys), max_tokens)
 
     async def live_status(

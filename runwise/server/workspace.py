@@ -237,13 +237,8 @@ class Workspace:
         return views.live_view(run, settings=self.settings)
 
     def anomalies(self, run: Run, keys: Sequence[str] | None) -> Any:
-        """Anomalies of ``run`` as a run summary (status, findings, the keys checked).
-
-        Stopgap until the views offer an anomaly-only result: the summary is the one typed
-        result whose layout shows findings, and asking for it with detection on is exactly
-        what ``runwise run ID -k KEYS`` prints.
-        """
-        return views.run_view(run, keys, anomalies=True, settings=self.settings)
+        """Anomalies of ``run`` over every key (or ``keys``), as ``runwise anomalies`` says them."""
+        return views.anomalies_view(run, keys, settings=self.settings)
 
 
 def _load_from_source(ref: RunRef) -> Run:
