@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from runwise_core import views
 from runwise_core.catalog import Catalog
 from runwise_core.errors import RunwiseError, UnreadableLog
+from test_fuzz_support import write_tree
 from test_fuzz_support import (LINE_MUTATIONS, WANDB_MUTATIONS, assert_jsonl_read, assert_wandb_prefix,
                                chunk_offsets, clean_cut_lengths, jsonl_case, mutate_wandb)
 from wandb_runs import make_run
@@ -160,3 +161,33 @@ def test_a_few_zero_bytes_after_a_record_are_a_torn_chunk_header_with_a_note(pri
     run = _read_damaged(pristine, tmp_path, data[:end] + bytes(zeros))
     assert_wandb_prefix(run, full, f"{zeros} zeros")
     assert run.rows < full.rows and len(run.read_notes) == 1
+
+
+def _log_of(*records) -> bytes:
+    """A .wandb log holding ``records`` (protobuf Records), one full chunk each, in block 0."""
+    import struct
+    import zlib
+
+    out = b":W&B" + struct.pack("<HB", 0xBEE1, 0)
+    for record in records:
+        payload = record.SerializeToString()
+        out += struct.pack("<IHB", zlib.crc32(payload, zlib.crc32(b"\x01")), len(payload), 1) + payload
+    assert len(out) < 32 * 1024
+    return out
+
+
+def test_records_with_empty_keys_are_skipped_not_a_crash(tmp_path):
+    """Items whose key is empty (a record damaged under a matching checksum): a stats item has
+    no ``nested_key`` to fall back on."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    stats = pb.Record(stats=pb.StatsRecord(item=[pb.StatsItem(value_json="1.5")]))
+    stats.stats.timestamp.seconds = 1_700_000_000
+    history = pb.Record(history=pb.HistoryRecord(item=[pb.HistoryItem(value_json="2.5"),
+                                                      pb.HistoryItem(key="loss", value_json="0.5")]))
+    summary = pb.Record(summary=pb.SummaryRecord(update=[pb.SummaryItem(value_json="3")]))
+    config = pb.Record(config=pb.ConfigRecord(update=[pb.ConfigItem(value_json="4")]))
+    folder = tmp_path / "wandb" / "offline-run-20240101_000000-empty9"
+    write_tree(folder, {"run-empty9.wandb": _log_of(stats, history, summary, config)})
+    run = Catalog([folder]).runs()[0]
+    assert run.metrics["loss"].values.tolist() == [0.5]

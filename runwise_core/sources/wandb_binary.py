@@ -231,8 +231,8 @@ class _Decoder:
         at = int(round(when - start))
         for item in stats.item:
             value = decode_value(item.value_json)
-            if type(value) is float:
-                self.system.add(item.key or ".".join(item.nested_key), at, value)
+            if type(value) is float and item.key:  # a StatsItem has no nested_key to fall back on
+                self.system.add(item.key, at, value)
 
     def _config(self, config: Any) -> None:
         for item in config.update:
