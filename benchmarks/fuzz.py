@@ -24,7 +24,9 @@ damaged file (cut anywhere) is written and read first, then the rest, so the las
 resumes from the cache entry.
 
 Exit status 1 when any crash, hang or wrong value was seen. The mutators are those of the
-tests; a failing case prints its reader and seed, and ``--replay READER:SEED`` reruns it.
+tests; a failing case prints its reader and seed, and ``--replay READER:SEED`` reruns it
+(for ``.wandb`` cases, with the same ``--pristine DIR``: that log is written by a fresh
+wandb run, whose bytes differ from run to run).
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def make_pristine(work: Path) -> dict:
     from runwise_core.catalog import Catalog
     from wandb_runs import make_run
 
-    make_run(work / "wandb-src", "finished")
+    if not (work / "wandb-src" / "wandb").is_dir():  # (kept from an earlier run with --pristine)
+        make_run(work / "wandb-src", "finished")
     folder = next((work / "wandb-src" / "wandb").glob("offline-run-*"))
     log = next(folder.glob("*.wandb"))
     data = log.read_bytes()
@@ -74,10 +77,15 @@ def make_pristine(work: Path) -> dict:
                              + [f"{i // 10},{i},{1.0 / (i + 1)!r},{'' if i % 10 else 0.5}\n" for i in range(50)]),
         "tb": None,
     }
-    try:
-        import tensorboardX
-
-        writer = tensorboardX.SummaryWriter(str(work / "tb-src"))
+    full = Catalog([folder]).runs()[0]
+    assert full.rows == 200 and not full.read_notes
+    tb_src = work / "tb-src"
+    if not tb_src.is_dir():  # (kept from an earlier run with --pristine)
+        try:
+            import tensorboardX
+        except ImportError:
+            return p
+        writer = tensorboardX.SummaryWriter(str(tb_src))
         for step in range(30):
             writer.add_scalar("loss", 1.0 / (step + 1), step)
             writer.add_scalar("acc", step / 30, step)
@@ -85,11 +93,7 @@ def make_pristine(work: Path) -> dict:
                 writer.add_histogram("weights", [0.1 * step, 0.2, 0.3, 0.4], step)
                 writer.add_text("note", f"step {step}", step)
         writer.close()
-        p["tb"] = next(f for f in (work / "tb-src").iterdir() if f.is_file()).read_bytes().hex()
-    except ImportError:
-        pass
-    full = Catalog([folder]).runs()[0]
-    assert full.rows == 200 and not full.read_notes
+    p["tb"] = next(f for f in tb_src.iterdir() if f.is_file()).read_bytes().hex()
     return p
 
 
@@ -311,12 +315,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds one case may take (default 10)")
     ap.add_argument("--readers", default=",".join(READERS), help="comma-separated subset of: " + ", ".join(READERS))
     ap.add_argument("--replay", metavar="READER:SEED", help="run one case in this process and print its outcome")
+    ap.add_argument("--pristine", metavar="DIR", help="keep the pristine logs in DIR (made on first use): the "
+                    ".wandb one comes from a fresh wandb run, so a wandb seed replays exactly only with the same DIR")
     args = ap.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="runwise-fuzz-"))
+    keep = Path(args.pristine).resolve() if args.pristine else None
+    work = keep or Path(tempfile.mkdtemp(prefix="runwise-fuzz-"))
     try:
-        print(f"making pristine logs in {work} ...", file=sys.stderr)
+        work.mkdir(parents=True, exist_ok=True)
+        print(f"pristine logs in {work} ...", file=sys.stderr)
         p = make_pristine(work)
         scratch = work / "cases"
+        shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir()
         if args.replay:
             reader, seed = args.replay.rsplit(":", 1)
@@ -342,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         pool.close()
         elapsed = time.monotonic() - start
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work if keep is None else work / "cases", ignore_errors=True)
     print(f"runwise fuzz campaign: seeds {args.seed}-{seed - 1}, {elapsed / 60:.1f} min, per-case limit "
           f"{args.timeout:g} s, Python {platform.python_version()}, {os.cpu_count()} cores")
     print(f"{'reader':<14} {'cases':>7} {'read':>7} {'refused':>8} {'crashes':>8} {'hangs':>6} {'wrong':>6}")
