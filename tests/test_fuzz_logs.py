@@ -138,3 +138,17 @@ def test_empty_files_are_a_run_without_history_or_a_clear_error(tmp_path, name):
                 view(run)
             except RunwiseError as err:
                 assert str(err)
+
+
+def test_numbers_beyond_float_in_a_summary_are_no_value(tmp_path):
+    """JSON ints have no size limit: a 400-digit one in a trainer state's fields (the run's
+    summary) must not break the summary view."""
+    import json
+
+    state = {"global_step": 10**400, "max_steps": 2, "best_metric": -10**400,
+             "log_history": [{"loss": 1.0, "step": 1}, {"loss": 0.5, "step": 2}]}
+    write_tree(tmp_path, {"out/trainer_state.json": json.dumps(state).encode()})
+    run = Catalog([tmp_path], cache=None).runs()[0]
+    summary = views.run_view(run)
+    assert run.metrics["loss"].values.tolist() == [1.0, 0.5]
+    assert all(v is None or isinstance(v, float) for v in summary.summary.values())

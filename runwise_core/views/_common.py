@@ -86,7 +86,10 @@ def clean_number(x: object) -> float | None:
     """A summary value as a number: ints and floats pass (NaN kept), anything else is None."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return None
-    return float(x)
+    try:
+        return float(x)
+    except OverflowError:  # a JSON int beyond float range (400 digits) is no value
+        return None
 
 
 def now_or(now: float | None) -> float:
