@@ -191,3 +191,24 @@ def test_records_with_empty_keys_are_skipped_not_a_crash(tmp_path):
     write_tree(folder, {"run-empty9.wandb": _log_of(stats, history, summary, config)})
     run = Catalog([folder]).runs()[0]
     assert run.metrics["loss"].values.tolist() == [0.5]
+
+
+def test_numbers_beyond_float_or_int64_in_records_are_not_points(tmp_path):
+    """Python ints have no size limit and wandb writes them as JSON digits: a logged 10**400 is
+    no float, a ``_step`` of 1e30 no step (the row takes its row number, as without one)."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    def row(**values):
+        return pb.Record(history=pb.HistoryRecord(item=[pb.HistoryItem(key=k, value_json=v) for k, v in values.items()]))
+
+    folder = tmp_path / "wandb" / "offline-run-20240101_000000-huge1"
+    write_tree(folder, {"run-huge1.wandb": _log_of(
+        row(_step="0", loss="1.0", big="1" + "0" * 400),
+        row(_step="1e30", loss="0.5", nested='{"a": ' + "9" * 400 + "}"),
+        row(_step=str(2**63), loss="0.25"))})
+    run = Catalog([folder]).runs()[0]
+    assert list(zip(run.metrics["loss"].steps.tolist(), run.metrics["loss"].values.tolist())) == [
+        (0, 1.0), (1, 0.5), (2, 0.25)]
+    assert "nested.a" not in run.metrics
+    # a top-level number beyond float range decodes as the float it overflows to
+    assert "big" not in run.metrics or run.metrics["big"].values.tolist() == [float("inf")]

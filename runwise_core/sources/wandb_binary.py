@@ -198,7 +198,10 @@ class _Decoder:
             for sub, leaf in flatten(value, key).items():
                 self._other(sub, step, leaf)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            self.cols.add(key, step, float(value))
+            try:
+                self.cols.add(key, step, float(value))
+            except OverflowError:  # an int beyond float range (wandb writes ints as digits): no measurement
+                self.seg.non_scalar.setdefault(key, "int")
         elif isinstance(value, str) and key.endswith("._type"):
             # wandb 0.2x+ logs media (histograms, tables, images) as nested keys under one
             # parent; the parent is the non-scalar, its fields are folded away by merge().
@@ -381,8 +384,13 @@ def read_segment(folder: Path, log: Path, run_id: str) -> Segment:
 
 
 def _as_int(value: Any) -> int | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return int(value)
+    """A whole number that fits an int64 step (a logged 1e30 or 10**400 does not)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            if math.isfinite(value) and -2**63 <= value < 2**63:
+                return int(value)
+        except OverflowError:  # math.isfinite of an int beyond float range
+            pass
     return None
 
 
