@@ -152,3 +152,33 @@ def test_numbers_beyond_float_in_a_summary_are_no_value(tmp_path):
     summary = views.run_view(run)
     assert run.metrics["loss"].values.tolist() == [1.0, 0.5]
     assert all(v is None or isinstance(v, float) for v in summary.summary.values())
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.sampled_from([10**400, -10**400]) | st.floats()
+    | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=6)
+_entries = st.dictionaries(st.sampled_from(["loss", "eval_loss", "step", "epoch", "learning_rate", "grad_norm", "x"]),
+                           _json_values, max_size=5)
+
+
+@settings(FUZZ, max_examples=80)
+@given(history=st.lists(_entries, max_size=6), global_step=_json_values, max_steps=_json_values,
+       extra=st.dictionaries(st.sampled_from(["best_metric", "epoch", "num_train_epochs", "stateful_callbacks"]),
+                             _json_values, max_size=3))
+def test_trainer_states_with_any_json_values_are_read_never_a_crash(tmp_path, history, global_step, max_steps, extra):
+    import json
+
+    state = {"global_step": global_step, "max_steps": max_steps, "log_history": history, **extra}
+    write_tree(tmp_path / "out", {"trainer_state.json": json.dumps(state).encode()})
+    cat = Catalog([tmp_path / "out"], cache=None)
+    for ref in cat.refs():
+        try:
+            run = cat.load(ref)
+        except RunwiseError:
+            continue
+        for view in (views.run_view, views.keys_view, views.stats_view, views.live_view, views.config_view):
+            try:
+                view(run)
+            except RunwiseError:
+                pass

@@ -212,3 +212,65 @@ def test_numbers_beyond_float_or_int64_in_records_are_not_points(tmp_path):
     assert "nested.a" not in run.metrics
     # a top-level number beyond float range decodes as the float it overflows to
     assert "big" not in run.metrics or run.metrics["big"].values.tolist() == [float("inf")]
+
+
+# -- records that frame and parse, with any values inside --------------------------------------------
+
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.sampled_from([10**400, 2**63, -2**63 - 1])
+    | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["_type", "a", "b", "value"]), inner,
+                                                                 max_size=3), max_leaves=6)
+_value_json = _values.map(json.dumps) | st.sampled_from(["", "{", "NaN", "Infinity", "1e400", "1" * 500, '"x"', "[1,2"])
+_keys = st.sampled_from(["loss", "_step", "_timestamp", "_runtime", "", "a.b", "_wandb", "x"])
+
+
+@st.composite
+def _record(draw):
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    kind = draw(st.sampled_from(["history", "summary", "config", "stats", "run", "exit", "output"]))
+    r = pb.Record()
+    if kind == "history":
+        for _ in range(draw(st.integers(0, 4))):
+            item = r.history.item.add()
+            item.key, item.value_json = draw(_keys), draw(_value_json)
+        if draw(st.booleans()):
+            r.history.step.num = draw(st.integers(-2**63, 2**63 - 1))
+    elif kind in ("summary", "config"):
+        item = getattr(r, kind).update.add()
+        item.key, item.value_json = draw(_keys), draw(_value_json)
+    elif kind == "stats":
+        item = r.stats.item.add()
+        item.key, item.value_json = draw(_keys), draw(_value_json)
+        r.stats.timestamp.seconds = draw(st.integers(0, 2**40))
+    elif kind == "run":
+        r.run.run_id, r.run.display_name = draw(st.text(max_size=5)), draw(st.text(max_size=5))
+        r.run.start_time.seconds = draw(st.integers(0, 2**40))
+        item = r.run.config.update.add()
+        item.key, item.value_json = draw(_keys), draw(_value_json)
+    elif kind == "exit":
+        r.exit.exit_code, r.exit.runtime = draw(st.integers(-2**31, 2**31 - 1)), draw(st.integers(-2**31, 2**31 - 1))
+    else:
+        r.output.line = draw(st.text(max_size=20))
+        r.output.timestamp.seconds = draw(st.integers(0, 2**40))
+    return r
+
+
+@settings(FUZZ, max_examples=80)
+@given(records=st.lists(_record(), max_size=10))
+def test_records_with_any_values_inside_are_read_or_refused_never_a_crash(tmp_path, records):
+    """Well-framed, well-formed records whose values are anything JSON (or not JSON at all):
+    huge ints, NaN, nested dicts, empty keys, steps at the int64 edges."""
+    folder = tmp_path / "wandb" / "offline-run-20240101_000000-vals1"
+    write_tree(folder, {"run-vals1.wandb": _log_of(*records)})
+    try:
+        run = Catalog([folder], cache=None).runs()[0]
+    except UnreadableLog:
+        return
+    for view in (views.run_view, views.keys_view, views.stats_view, views.live_view, views.config_view,
+                 lambda r: views.history_view(r, None, 20), lambda r: views.compare_view(r, r)):
+        try:
+            view(run)
+        except RunwiseError:
+            pass
