@@ -134,17 +134,11 @@ def test_the_server_process_asks_for_no_network(audited):
     assert net == []
 
 
-@pytest.mark.xfail(strict=True, reason="SECURITY, reported: a run folder under the roots whose side files "
-                   "(legacy output.log and config.yaml; files/config.yaml, files/output.log, "
-                   "files/wandb-summary.json of a binary run) are symlinks out of the roots is read, and "
-                   "live_status / get_config show the outside files' contents")
 def test_no_reply_shows_content_from_outside_the_roots(audited):
     replies, _seen, _net = audited
     assert [(name, args) for name, args, _err, text in replies if SECRET in text] == []
 
 
-@pytest.mark.xfail(strict=True, reason="reported: discovery sniffs and counts a log that is a link out of "
-                   "the roots (before the load refuses it), and run folders' side files are read through links")
 def test_the_server_process_opens_nothing_outside_its_roots(tree, audited):
     _replies, seen, _net = audited
     assert [p for p in seen if Path(p).is_relative_to(tree) and not Path(p).is_relative_to(tree / "root")] == []

@@ -100,3 +100,18 @@ def test_legacy_run_with_metadata_only_has_no_history(tmp_path):
     (folder / "wandb-metadata.json").write_text(json.dumps({"state": "failed", "exitcode": 1}))
     run = Catalog([tmp_path]).runs()[0]
     assert run.rows == 0 and run.metrics == {} and run.state() is RunState.FAILED
+
+
+def test_side_files_linked_out_of_the_run_folder_are_not_read(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "config.yaml").write_text(CONFIG)
+    (outside / "output.log").write_text("secret line\n")
+    folder = write_legacy(tmp_path / "p" / "wandb" / "run-20200101_000000-link01", rows_with_nan(1000.0),
+                          {"state": "finished", "exitcode": 0})
+    (folder / "config.yaml").symlink_to(outside / "config.yaml")
+    (folder / "output.log").symlink_to(outside / "output.log")
+    run = Catalog([tmp_path / "p"], cache=None).runs()[0]
+    assert run.config == {} and run.console_tail == []
+    assert run.read_notes == ["config.yaml links outside the run folder; not read"]
+    assert run.rows == 10  # the history inside the folder is read as ever

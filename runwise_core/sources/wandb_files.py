@@ -7,6 +7,7 @@ for a damaged one: side files are never worth failing a run over.
 from __future__ import annotations
 
 import json
+import os
 import stat
 from collections import deque
 from pathlib import Path
@@ -17,9 +18,24 @@ from .columns import flatten
 MAX_SIDE_FILE = 64 * 1024 * 1024  # a summary or config larger than this is not read
 
 
+def inside_run_folder(path: Path) -> bool:
+    """Whether ``path`` (a file in a run folder or its ``files/``) resolves inside that run
+    folder. A symlink out of it is not followed: the catalog vetted the folder, not where
+    its links lead, and the MCP server must not be walked out of its roots by one."""
+    folder = path.parent.parent if path.parent.name == "files" else path.parent
+    real, base = os.path.realpath(path), os.path.realpath(folder)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
 def regular_file(path: Path, notes: list[str] | None) -> bool:
     """Whether ``path`` may be read: False for a missing file, and (with a note) for a named
-    pipe or a device, whose read would block or never end (a link to /dev/zero)."""
+    pipe or a device, whose read would block or never end (a link to /dev/zero), and for a
+    link that leads out of the run folder."""
+    if os.path.islink(path) or os.path.islink(path.parent):
+        if not inside_run_folder(path):
+            if notes is not None and os.path.lexists(path):
+                notes.append(f"{path.name} links outside the run folder; not read")
+            return False
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:

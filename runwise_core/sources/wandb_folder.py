@@ -17,6 +17,7 @@ from ..errors import UnreadableLog
 from ..model import Run
 from . import wandb_binary, wandb_legacy
 from .base import RunRef
+from .wandb_files import inside_run_folder
 from .wandb_segment import Segment, merge
 
 NAME = "wandb"
@@ -26,10 +27,10 @@ RUN_DIR = re.compile(r"^(?:offline-)?run-(\d{8}_\d{6})-([A-Za-z0-9_-]+)$")
 def binary_log(folder: Path, run_id: str) -> Path | None:
     """The folder's binary log: ``run-<id>.wandb``, else any single ``*.wandb`` file."""
     named = folder / f"run-{run_id}.wandb"
-    if named.is_file():
+    if named.is_file() and inside_run_folder(named):
         return named
     try:
-        logs = sorted(p for p in folder.iterdir() if p.suffix == ".wandb" and p.is_file())
+        logs = sorted(p for p in folder.iterdir() if p.suffix == ".wandb" and p.is_file() and inside_run_folder(p))
     except OSError:
         return None
     return logs[0] if logs else None
