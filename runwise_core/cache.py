@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -277,6 +277,30 @@ def _decode(data: bytearray, kind: str, path: str) -> Entry | None:
         return Entry(facts, int(head["end_offset"]), int(head["tail_crc"]), dict(head["meta"]), arrays)
     except (ValueError, KeyError, TypeError):
         return None
+
+
+class Lookup(NamedTuple):
+    """What the cache in effect holds for one log: the cache (None: caching is off, or the
+    file cannot be stat'ed), the file's facts now, the entry, and how the entry may be used:
+    ``"same"`` (as is), ``"grown"`` (resume at its ``end_offset``) or ``"stale"``."""
+
+    cache: RunCache | None
+    facts: FileFacts | None
+    entry: Entry | None
+    plan: str
+
+
+def lookup(kind: str, path: Path) -> Lookup:
+    """The one way readers consult the cache in effect (see :func:`using`) for ``path``."""
+    cache = current()
+    if cache is None:
+        return Lookup(None, None, None, "stale")
+    try:
+        facts = FileFacts.of(path)
+    except OSError:
+        return Lookup(None, None, None, "stale")
+    entry = cache.get(kind, path)
+    return Lookup(cache, facts, entry, entry.plan(path, facts) if entry is not None else "stale")
 
 
 # -- the cache in effect -----------------------------------------------------------------

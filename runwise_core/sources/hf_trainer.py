@@ -38,8 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cache import FileFacts
-from ..cache import current as current_cache
+from ..cache import lookup as cache_lookup
 from ..errors import UnreadableLog
 from ..model import Run, Series
 from .base import RunRef
@@ -217,17 +216,9 @@ def _parse_cached(state_path: Path) -> Run:
     """:func:`_parse` through the on-disk cache, when one is in effect: a state file is
     rewritten whole at each save, so only an unchanged file is taken from the cache (a 57 MB
     state with 100k entries: 3 s to parse, a few hundredths of a second from the cache)."""
-    cache = current_cache()
-    facts = None
-    if cache is not None:
-        try:
-            facts = FileFacts.of(state_path)
-        except OSError:
-            cache = None
-    if cache is not None and facts is not None:
-        entry = cache.get(CACHE_KIND, state_path)
-        if entry is not None and entry.plan(state_path, facts) == "same":
-            return _restore(entry.meta, entry.arrays)
+    cache, facts, entry, plan = cache_lookup(CACHE_KIND, state_path)
+    if entry is not None and plan == "same":
+        return _restore(entry.meta, entry.arrays)
     run = _parse(state_path)
     if cache is not None and facts is not None:
         keys = list(run.metrics)

@@ -21,8 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..cache import FileFacts
-from ..cache import current as current_cache
+from ..cache import lookup as cache_lookup
 from ..errors import UnreadableLog
 from .row_table import DamageLog, RowTable, csv_cell_value
 
@@ -186,16 +185,7 @@ def read_table(path: Path, kind: str) -> tuple[RowTable, DamageLog]:
     """Every row of the ``kind`` (``"jsonl"`` or ``"csv"``) file ``path``, through the cache
     when one is in effect: an unchanged file is not parsed again, a grown one from the last
     complete line read before, a rewritten one afresh."""
-    cache = current_cache()
-    facts = entry = None
-    if cache is not None:
-        try:
-            facts = FileFacts.of(path)
-        except OSError:
-            cache = None
-        else:
-            entry = cache.get(CACHE_KINDS[kind], path)
-    plan = entry.plan(path, facts) if entry is not None and facts is not None else "stale"
+    cache, facts, entry, plan = cache_lookup(CACHE_KINDS[kind], path)
     if entry is not None and plan != "stale":
         table, damage, cursor = _restore(entry.meta, entry.arrays, entry.end_offset)
     else:

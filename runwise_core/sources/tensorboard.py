@@ -28,8 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cache import FileFacts
-from ..cache import current as current_cache
+from ..cache import lookup as cache_lookup
 from ..errors import UnreadableLog
 from ..model import Run, Series
 from .base import RunRef
@@ -159,16 +158,7 @@ def _read_file(path: Path, notes: list[str]) -> _FileState:
     """One event file's state: from the cache when the file is unchanged, the cached state
     plus the new records when it grew (a live run), else decoded from the start. Notes on a
     torn or damaged tail come from reading that tail again, so they are never stale."""
-    cache = current_cache()
-    facts = entry = None
-    if cache is not None:
-        try:
-            facts = FileFacts.of(path)
-        except OSError:
-            cache = None
-        else:
-            entry = cache.get(CACHE_KIND, path)
-    plan = entry.plan(path, facts) if entry is not None and facts is not None else "stale"
+    cache, facts, entry, plan = cache_lookup(CACHE_KIND, path)
     if entry is not None and plan != "stale":
         st = _FileState.restore(entry.meta, entry.arrays, entry.end_offset)
     else:

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 from google.protobuf.message import DecodeError
 
-from ..cache import FileFacts
-from ..cache import current as current_cache
+from ..cache import lookup as cache_lookup
 from ..model import Series
 from .columns import ColumnBuilder, flatten, kind_of
 from .wandb_files import read_config_yaml, read_output_log, read_summary_json, visible_line
@@ -351,16 +350,7 @@ def read_segment(folder: Path, log: Path, run_id: str) -> Segment:
     at all and a grown one is read from where the last read stopped.
     """
     seg = Segment(folder=folder, run_id=run_id, source="wandb")
-    cache = current_cache()
-    facts = entry = None
-    if cache is not None:
-        try:
-            facts = FileFacts.of(log)
-        except OSError:
-            cache = None
-        else:
-            entry = cache.get(CACHE_KIND, log)
-    plan = entry.plan(log, facts) if entry is not None and facts is not None else "stale"
+    cache, facts, entry, plan = cache_lookup(CACHE_KIND, log)
     if entry is not None and plan == "same":
         decoder = _Decoder.restore(seg, entry.meta, entry.arrays)
         metrics, system = decoder.cols.build(), decoder.system.build()

@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cache import FileFacts
-from ..cache import current as current_cache
+from ..cache import lookup as cache_lookup
 from ..errors import UnreadableLog
 from ..model import Series
 from .columns import ColumnBuilder, flatten, kind_of
@@ -86,16 +85,7 @@ def _read_history(path: Path, seg: Segment) -> float | None:
     """
     if not regular_file(path, seg.read_notes):  # missing; or a pipe (blocks) or a device (never ends)
         return None
-    cache = current_cache()
-    facts = entry = None
-    if cache is not None:
-        try:
-            facts = FileFacts.of(path)
-        except OSError:
-            cache = None
-        else:
-            entry = cache.get(CACHE_KIND, path)
-    plan = entry.plan(path, facts) if entry is not None and facts is not None else "stale"
+    cache, facts, entry, plan = cache_lookup(CACHE_KIND, path)
     history = _History.restore(path.name, entry.meta, entry.arrays) if entry is not None and plan != "stale" else _History(path.name)
     tail = b""
     if plan != "same":
