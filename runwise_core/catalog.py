@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache as _cache
-from .errors import RunNotFound, RunwiseError, closest
+from .errors import RunNotFound, RunwiseError
 from .model import Run, RunState
+from .selection import match_run, no_such_run
 from .sources.base import RunRef
 from .sources.registry import all_sources, source_named
 
@@ -119,27 +120,10 @@ class Catalog:
         selector = selector.strip()
         if selector in ("latest", ""):
             return refs[0]
-        exact = [r for r in refs if r.id == selector]
-        if len(exact) == 1:
-            return exact[0]
-        prefixed = [r for r in refs if r.id.startswith(selector)]
-        if len(prefixed) == 1:
-            return prefixed[0]
-        if len(prefixed) > 1:
-            raise RunNotFound(f"'{selector}' matches {len(prefixed)} runs: "
-                              f"{', '.join(r.id for r in prefixed[:10])}; give more of the id")
-        named = [r for r in refs if self._name(r) == selector]
-        if not named:
-            named = [r for r in refs if self._name(r).lower() == selector.lower()]
-        if len(named) == 1:
-            return named[0]
-        if len(named) > 1:
-            raise RunNotFound(f"{len(named)} runs are named '{selector}': "
-                              f"{', '.join(r.id for r in named[:10])}; use an id")
-        hints = closest(selector, [r.id for r in refs] + [self._name(r) for r in refs])
-        listed = ", ".join(r.id for r in refs[:10]) + (" ..." if len(refs) > 10 else "")
-        hint = f"closest: {', '.join(hints)}; " if hints else ""
-        raise RunNotFound(f"no run '{selector}'. {hint}runs: {listed} (see `runwise list`)")
+        found = match_run(refs, selector, self._name)
+        if found is None:
+            raise no_such_run(selector, refs, self._name)
+        return found
 
     def _name(self, ref: RunRef) -> str:
         if ref.name_hint is not None:

@@ -30,8 +30,9 @@ from typing import Any
 
 from .cache import RunCache
 from .catalog import default_cache
-from .errors import RunNotFound, RunwiseError, UsageError, closest
+from .errors import RunNotFound, RunwiseError, UsageError
 from .model import Run, RunState, Series
+from .selection import match_run, no_such_run
 from .sources.base import RunRef
 from .sources.wandb_cloud import (
     SOURCE,
@@ -431,30 +432,19 @@ class CloudCatalog:
                 raise RunNotFound(f"no runs in W&B project {self.project} at {self.base_url}; "
                                   "check ENTITY/PROJECT (--wandb ENTITY/PROJECT or RUNWISE_WANDB_PROJECT)")
             return refs[0]
-        exact = [r for r in refs if r.id == selector]
-        if exact:
-            return exact[0]
-        prefixed = [r for r in refs if r.id.startswith(selector)]
-        if len(prefixed) == 1:
-            return prefixed[0]
-        if len(prefixed) > 1:
-            raise RunNotFound(f"'{selector}' matches {len(prefixed)} runs: "
-                              f"{', '.join(r.id for r in prefixed[:10])}; give more of the id")
-        named = [r for r in refs if r.name_hint == selector] or \
-                [r for r in refs if (r.name_hint or "").lower() == selector.lower()]
-        if len(named) == 1:
-            return named[0]
-        if len(named) > 1:
-            raise RunNotFound(f"{len(named)} runs are named '{selector}': "
-                              f"{', '.join(r.id for r in named[:10])}; use an id")
+        found = match_run(refs, selector, _listed_name)
+        if found is not None:
+            return found
         if re.fullmatch(r"[\w\-]+", selector) and len(refs) >= self.max_runs:
             info, _ = self._info(selector)  # beyond the listed runs: ask the server
             return RunRef(SOURCE, info.id, (), info.created_at or 0.0, info.name)
-        hints = closest(selector, [r.id for r in refs] + [r.name_hint or r.id for r in refs])
-        listed = ", ".join(r.id for r in refs[:10]) + (" ..." if len(refs) > 10 else "")
-        hint = f"closest: {', '.join(hints)}; " if hints else ""
-        raise RunNotFound(f"no run '{selector}' in W&B project {self.project}. {hint}runs: {listed or 'none'} "
-                          f"(see `runwise list --wandb {self.project}`)")
+        raise no_such_run(selector, refs, _listed_name, where=f" in W&B project {self.project}",
+                          see=f"runwise list --wandb {self.project}")
+
+
+def _listed_name(ref: RunRef) -> str:
+    """A listed run's display name (the run list carries it; no request needed)."""
+    return ref.name_hint or ref.id
 
 
 #: Failures of the server or the project, not of one run: loading other runs would fail too.
