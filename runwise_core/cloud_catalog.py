@@ -40,7 +40,6 @@ from .sources.wandb_cloud import (
     HistoryBuilder,
     HistoryPart,
     build_run,
-    parse_time,
     state_facts,
 )
 from .sources.wandb_cloud_cache import entry_name, load_part, save_part
@@ -54,6 +53,7 @@ from .sources.wandb_cloud_client import (
     calling,
     make_api,
 )
+from .sources.wandb_time import parse_time
 
 #: The environment variable naming the W&B project front ends read (``--wandb`` overrides it).
 PROJECT_ENV = "RUNWISE_WANDB_PROJECT"

@@ -10,7 +10,8 @@ import pytest
 from runwise_core.cloud_catalog import _keyed, parse_cloud_selector, parse_project
 from runwise_core.errors import UsageError
 from runwise_core.model import DEFAULT_LIVE_WINDOW_S, RunState, Series
-from runwise_core.sources.wandb_cloud import CloudRunInfo, HistoryBuilder, build_run, parse_time, state_facts
+from runwise_core.sources.wandb_cloud import CloudRunInfo, HistoryBuilder, build_run, state_facts
+from runwise_core.sources.wandb_time import parse_time
 
 NOW = 1_800_000_000.0
 

@@ -109,20 +109,6 @@ def _kind_from_type(name: str) -> str:
     return kind_of({"_type": name})
 
 
-def parse_time(value: Any) -> float | None:
-    """A W&B GraphQL time (``2026-11-26T09:00:00``, naive meaning UTC, or with a zone) as
-    epoch seconds; None for anything else."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.timestamp()
-
-
 @dataclass(frozen=True)
 class StateFacts:
     """The :class:`Run` fields that decide its state, plus a note for ``read_notes``."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 from array import array
-from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from ..errors import UnreadableLog
 from ..model import Series
 from .columns import ColumnBuilder, flatten, kind_of
 from .wandb_files import read_config_yaml, read_json_object, read_output_log, read_summary_json, regular_file
+from .wandb_time import parse_time
 from .wandb_segment import CONSOLE_TAIL_LINES, Segment
 
 HISTORY = "wandb-history.jsonl"
@@ -53,8 +53,8 @@ def read_segment(folder: Path, run_id: str) -> Segment:
     tags = meta.get("tags")
     seg.tags = tuple(str(t) for t in tags) if isinstance(tags, list) else ()
     seg.notes = _str(meta.get("notes"))
-    seg.start_time = _iso(meta.get("startedAt"))
-    heartbeat = _iso(meta.get("heartbeatAt"))
+    seg.start_time = parse_time(meta.get("startedAt"))
+    heartbeat = parse_time(meta.get("heartbeatAt"))
     state = meta.get("state")
     if isinstance(meta.get("exitcode"), int):
         seg.exited, seg.exit_code = True, int(meta["exitcode"])
@@ -390,16 +390,3 @@ def _int64(value: Any) -> bool:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _iso(value: Any) -> float | None:
-    """An ISO time from wandb metadata as epoch seconds (naive times are UTC there)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.timestamp()
