@@ -69,7 +69,16 @@ def _version() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="runwise-mcp", description="runwise MCP server over stdio.")
+    p = argparse.ArgumentParser(
+        prog="runwise-mcp", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="runwise MCP server over stdio: list runs, summaries, keys, history, stats, "
+                    "compare, anomalies, as read-only tools. Speaks JSON-RPC on stdin/stdout; logs on stderr.",
+        epilog="examples:\n"
+               "  runwise-mcp --root ~/experiments            # read runs under ~/experiments only\n"
+               "  runwise-mcp --root runs --root logs         # several roots\n"
+               "  runwise-mcp --wandb my-team/my-project      # runs of a W&B project (needs WANDB_API_KEY)\n"
+               "  claude mcp add runwise -- runwise-mcp --root \"$PWD\"\n"
+               "  npx @modelcontextprotocol/inspector runwise-mcp --root .   # debug in the MCP Inspector")
     p.add_argument("--root", action="append", default=None, metavar="PATH",
                    help=f"folder the server may read (repeatable; default: ${ROOT_ENV}, "
                         f"'{os.pathsep}'-separated, else the working folder)")
