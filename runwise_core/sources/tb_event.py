@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from .protowire import varint as _varint
+
 _F64 = struct.Struct("<d")
 _F32 = struct.Struct("<f")
 
@@ -61,22 +63,6 @@ class Event:
     values: list[Value] | None = None
     session_status: int | None = None  # SessionLog.status: 1 START, 2 STOP, 3 CHECKPOINT
     file_version: str | None = None
-
-
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = 0
-    shift = 0
-    while True:
-        if pos >= len(buf):
-            raise ValueError("truncated varint")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise ValueError("varint too long")
 
 
 def _fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import UnreadableLog
+from .protowire import varint
 
 BLOCK = 32 * 1024
 HEADER = 7
@@ -62,42 +63,29 @@ def field_number(payload: bytes) -> int:
     """
     pos = 0
     n = len(payload)
-    while pos < n:
-        tag, pos = _varint(payload, pos)
-        if tag is None:
-            return 0
-        number, wire = tag >> 3, tag & 7
-        if number not in _NOT_BODY:
-            return number
-        if wire == 0:
-            _, pos = _varint(payload, pos)
-        elif wire == 2:
-            length, pos = _varint(payload, pos)
-            if length is None:
+    try:
+        while pos < n:
+            tag, pos = varint(payload, pos)
+            number, wire = tag >> 3, tag & 7
+            if number not in _NOT_BODY:
+                return number
+            if wire == 0:
+                _, pos = varint(payload, pos)
+            elif wire == 2:
+                length, pos = varint(payload, pos)
+                pos += length
+            elif wire == 1:
+                pos += 8
+            elif wire == 5:
+                pos += 4
+            else:
                 return 0
-            pos += length
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        else:
-            return 0
+    except ValueError:  # the payload ends inside a tag or a length
+        return 0
     return 0
 
 
 _NOT_BODY = frozenset({1, 16, 19, 200})
-
-
-def _varint(buf: bytes, pos: int) -> tuple[int | None, int]:
-    result = shift = 0
-    while pos < len(buf) and shift < 64:
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-    return None, pos
 
 
 def iter_payloads(path: Path, report: ReadReport, start: int = HEADER) -> Iterator[bytes]:
