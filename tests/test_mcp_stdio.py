@@ -18,7 +18,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
 
-from test_server_support import cli_error, cli_output, runs_root, server_env
+from test_server_support import cli_error, cli_output, runs_root, server_env, timeless
 
 SERVER = [sys.executable, "-m", "runwise.server"]
 
@@ -76,7 +76,7 @@ async def session_checks(root: Path, ids: dict[str, str], mode: str) -> None:
         for name, args, argv in calls:
             result = await client.call_tool(name, args)
             assert not result.is_error, text_of(result)
-            assert text_of(result) == cli_text(root, argv), name
+            assert timeless(text_of(result)) == timeless(cli_text(root, argv)), name
 
         seen: list[str | None] = []
 
