@@ -144,7 +144,7 @@ def test_an_unchanged_wandb_log_is_not_read_again(wandb_run, tmp_path, monkeypat
     read(folder, cache)
     starts: list[int] = []
     real = wandb_binary.iter_batches
-    monkeypatch.setattr(wandb_binary, "iter_batches", lambda p, r, s: (starts.append(s), real(p, r, s))[1])
+    monkeypatch.setattr(wandb_binary, "iter_batches", lambda p, r, s, **kw: (starts.append(s), real(p, r, s, **kw))[1])
     read(folder, cache)
     assert starts == []
 
@@ -163,7 +163,7 @@ def test_a_grown_wandb_log_resumes_where_the_cached_read_stopped(wandb_run, tmp_
         f.write(data[cut:])
     starts: list[int] = []
     real = wandb_binary.iter_batches
-    monkeypatch.setattr(wandb_binary, "iter_batches", lambda p, r, s: (starts.append(s), real(p, r, s))[1])
+    monkeypatch.setattr(wandb_binary, "iter_batches", lambda p, r, s, **kw: (starts.append(s), real(p, r, s, **kw))[1])
     grown = read(folder, cache)
     assert starts == [ends[len(ends) // 2]]  # the last record boundary, not the header
     assert grown.rows == 200 and not grown.read_notes

@@ -12,7 +12,7 @@ import json
 import math
 from array import array
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from google.protobuf.message import DecodeError
@@ -21,9 +21,10 @@ from ..cache import lookup as cache_lookup
 from ..model import Series
 from .columns import ColumnBuilder, flatten, kind_of
 from .wandb_files import read_config_yaml, read_output_log, read_summary_json, visible_line
-from .wandb_framing import HEADER, ReadReport, field_number, iter_batches
+from . import parallel
+from .wandb_framing import BLOCK, CHUNK_HEADER, HEADER, ReadReport, field_number, iter_batches
 from .wandb_proto import internal_pb2
-from .wandb_batch import decode_history, fold_summary
+from .wandb_batch import HistoryColumns, decode_history, fold_summary
 from .wandb_rows import Batch, KeyTable, classify
 from .wandb_segment import CONSOLE_TAIL_LINES, Segment
 
@@ -54,6 +55,83 @@ def decode_value(text: str) -> Any:
         return text
 
 
+class Rows(NamedTuple):
+    """``count`` history records decoded as columns by the vectorised path."""
+
+    columns: HistoryColumns
+    count: int
+
+
+class SummaryFold(NamedTuple):
+    """Summary records folded in order: key -> last value_json, keys in first-seen order."""
+
+    values: dict[str, Any]
+
+
+class Record(NamedTuple):
+    """A record for protobuf (anything but a proven history or summary record), and the
+    read's offset near it, for a note should it not parse."""
+
+    payload: bytes
+    near: int
+
+
+Op = Rows | SummaryFold | Record
+
+
+def decode_ops(payloads: list[bytes], keys: KeyTable, near: int) -> list[Op]:
+    """A batch of records as what they mean, in file order: proven-exact history and summary
+    records by the vectorised path (:mod:`.wandb_rows`), every other record left for
+    protobuf. History and summary records never affect each other or the rest, so each
+    kind keeps its own order. Pure (no decoder state), so a worker process can run it on
+    its part of a big log (:func:`decode_part`).
+    """
+    if not payloads:
+        return []
+    batch = classify(payloads, keys)
+    kind, good = batch.kind, batch.good
+    hist_good = np.concatenate(([0], np.cumsum(good & (kind == 1))))
+    ops: list[Op] = []
+    hist_from = summ_from = 0
+    for i in np.flatnonzero(~good).tolist():
+        k = kind[i]
+        if k == 1:
+            _history_ops(batch, hist_from, i, int(hist_good[i] - hist_good[hist_from]), near, ops)
+            hist_from = i + 1
+        elif k == 2:
+            _summary_ops(batch, summ_from, i, ops)
+            summ_from = i + 1
+        ops.append(Record(payloads[i], near))
+    n = len(payloads)
+    _history_ops(batch, hist_from, n, int(hist_good[n] - hist_good[hist_from]), near, ops)
+    _summary_ops(batch, summ_from, n, ops)
+    return ops
+
+
+def _history_ops(batch: Batch, start: int, stop: int, rows: int, near: int, ops: list[Op]) -> None:
+    """The good history records among ``batch`` records ``start:stop`` (``rows`` of them)."""
+    items = batch.history
+    if rows == 0 or items is None:
+        return
+    i0, i1 = np.searchsorted(items.rec, [start, stop]).tolist()
+    decoded = decode_history(items, i0, i1, rows)
+    if decoded is None:  # something the vectorised rules do not cover: protobuf, in order
+        ops.extend(Record(batch.payloads[i], near) for i in range(start, stop) if batch.kind[i] == 1)
+    else:
+        ops.append(Rows(decoded, rows))
+
+
+def _summary_ops(batch: Batch, start: int, stop: int, ops: list[Op]) -> None:
+    items = batch.summary
+    if items is None or start >= stop:
+        return
+    i0, i1 = np.searchsorted(items.rec, [start, stop]).tolist()
+    fold: dict[str, Any] = {}
+    fold_summary(items, i0, i1, fold)
+    if fold:
+        ops.append(SummaryFold(fold))
+
+
 class _Decoder:
     """Accumulates one folder's records into a :class:`Segment`."""
 
@@ -80,64 +158,36 @@ class _Decoder:
             self.flush(where)
 
     def flush(self, where: ReadReport) -> None:
-        """Decode the queued records: proven-exact history and summary records by the
-        vectorised path (:mod:`.wandb_rows`), every other record by protobuf, in file order
-        within each kind (history and summary records never affect each other or the rest).
-        """
+        """Decode the queued records (see :func:`decode_ops`)."""
         payloads, self.pending = self.pending, []
-        if not payloads:
-            return
-        batch = classify(payloads, self.keys)
-        kind, good = batch.kind, batch.good
-        hist_good = np.concatenate(([0], np.cumsum(good & (kind == 1))))
-        hist_from = summ_from = 0
-        for i in np.flatnonzero(~good).tolist():
-            k = kind[i]
-            if k == 1:
-                self._fast_history(batch, hist_from, i, int(hist_good[i] - hist_good[hist_from]), where)
-                hist_from = i + 1
-            elif k == 2:
-                self._fast_summary(batch, summ_from, i, where)
-                summ_from = i + 1
-            self.feed_safe(payloads[i], where)
-        n = len(payloads)
-        self._fast_history(batch, hist_from, n, int(hist_good[n] - hist_good[hist_from]), where)
-        self._fast_summary(batch, summ_from, n, where)
+        self.apply(decode_ops(payloads, self.keys, where.end_offset))
 
-    def _fast_history(self, batch: Batch, start: int, stop: int, rows: int, where: ReadReport) -> None:
-        """The good history records among ``batch`` records ``start:stop`` (``rows`` of them)."""
-        items = batch.history
-        if rows == 0 or items is None:
-            return
-        i0, i1 = np.searchsorted(items.rec, [start, stop]).tolist()
-        decoded = decode_history(items, i0, i1, rows)
-        if decoded is None:  # something the vectorised rules do not cover: protobuf, in order
-            for i in range(start, stop):
-                if batch.kind[i] == 1:
-                    self.feed_safe(batch.payloads[i], where)
-            return
-        self.seg.rows += rows
+    def apply(self, ops: list[Op]) -> None:
+        """Take decoded records in order: rows and summary folds from the vectorised path,
+        and every other record through protobuf."""
+        seg = self.seg
         extend = self.cols.extend
-        for key, (steps, values) in decoded.columns.items():
-            extend(key, steps, values)
-        if decoded.stamps.size:
-            self.stamp_steps.frombytes(decoded.stamp_steps.tobytes())
-            self.stamps.frombytes(decoded.stamps.tobytes())
-        if decoded.has_runtime:
-            self.last_runtime = decoded.runtime
+        for op in ops:
+            if type(op) is Rows:
+                decoded = op.columns
+                seg.rows += op.count
+                for key, (steps, values) in decoded.columns.items():
+                    extend(key, steps, values)
+                if decoded.stamps.size:
+                    self.stamp_steps.frombytes(decoded.stamp_steps.tobytes())
+                    self.stamps.frombytes(decoded.stamps.tobytes())
+                if decoded.has_runtime:
+                    self.last_runtime = decoded.runtime
+            elif type(op) is SummaryFold:
+                self.summary.update(op.values)
+            else:
+                self.feed_safe(op.payload, op.near)
 
-    def _fast_summary(self, batch: Batch, start: int, stop: int, where: ReadReport) -> None:
-        items = batch.summary
-        if items is None or start >= stop:
-            return
-        i0, i1 = np.searchsorted(items.rec, [start, stop]).tolist()
-        fold_summary(items, i0, i1, self.summary)
-
-    def feed_safe(self, payload: bytes, where: ReadReport) -> None:
+    def feed_safe(self, payload: bytes, near: int) -> None:
         try:
             self.feed(payload)
         except DecodeError as e:  # a record whose crc held but whose body does not parse
-            self.seg.read_notes.append(f"record ending near byte {where.end_offset:,} could not be decoded ({type(e).__name__}); skipped")
+            self.seg.read_notes.append(f"record ending near byte {near:,} could not be decoded ({type(e).__name__}); skipped")
 
     # -- records -------------------------------------------------------------------------
     def feed(self, payload: bytes) -> None:
@@ -361,9 +411,7 @@ def read_segment(folder: Path, log: Path, run_id: str) -> Segment:
     else:
         decoder, start = _Decoder(seg), HEADER
     report = ReadReport(log)
-    for payloads in iter_batches(log, report, start):
-        decoder.feed_batch(payloads, report)
-    decoder.flush(report)
+    _read_log(decoder, log, report, start)
     metrics, system = decoder.cols.build(), decoder.system.build()
     if cache is not None and facts is not None:
         meta, arrays = decoder.state(metrics, system)
@@ -371,6 +419,80 @@ def read_segment(folder: Path, log: Path, run_id: str) -> Segment:
         cache.put(CACHE_KIND, log, facts, report.end_offset, meta, arrays)
     seg.read_notes.extend(report.notes)
     return decoder.finish(folder, metrics, system)
+
+
+def _read_log(decoder: _Decoder, log: Path, report: ReadReport, start: int) -> None:
+    """Decode ``log`` from ``start`` into ``decoder``; a big log on several cores
+    (:mod:`.parallel`): the later parts are decoded by workers while this process decodes
+    the first, and each is joined only if it begins where the one before it ended."""
+    try:
+        size = log.stat().st_size
+    except OSError:
+        size = 0
+    parts = parallel.split(start, size, BLOCK)
+    if len(parts) > 1:
+        with parallel.workers() as pool:
+            jobs = [pool.submit(decode_part, str(log), a, b if i < len(parts) - 2 else None)
+                    for i, (a, b) in enumerate(parts[1:])]
+            _decode(decoder, log, report, start, stop=parts[0][1])
+            for job in jobs:
+                if not report.reached_stop:
+                    return  # the read ended inside the part before (damage, or the file's end)
+                part = job.result()
+                if part is None or not part.follows(report.end_offset):
+                    break  # go on from the last good record here, as a one-process read would
+                decoder.apply(part.ops)
+                part.report_into(report)
+            else:
+                return
+        start = report.end_offset
+        report.reached_stop = False
+    _decode(decoder, log, report, start)
+
+
+def _decode(decoder: _Decoder, log: Path, report: ReadReport, start: int, stop: int | None = None) -> None:
+    report.reached_stop = False
+    for payloads in iter_batches(log, report, start, stop=stop):
+        decoder.feed_batch(payloads, report)
+    decoder.flush(report)
+
+
+class Part(NamedTuple):
+    """One part of a big log, decoded by a worker: the framing report and the records."""
+
+    report: ReadReport
+    ops: list[Op]
+
+    def follows(self, end_offset: int) -> bool:
+        """Whether this part's first record is the one after ``end_offset``: right there,
+        or at the next block when only a block's zero padding lies between."""
+        first = self.report.first_record
+        if first is None:
+            return False
+        return first == end_offset or (first % BLOCK == 0 and 0 < first - end_offset < CHUNK_HEADER)
+
+    def report_into(self, report: ReadReport) -> None:
+        report.end_offset = self.report.end_offset
+        report.records += self.report.records
+        report.notes.extend(self.report.notes)
+        report.reached_stop = self.report.reached_stop
+
+
+def decode_part(log: str, start: int, stop: int | None) -> Part:
+    """Decode the records that begin in ``[start, stop)`` of a log (``stop`` None: to the
+    end), ``start`` being a block boundary; runs in a worker process."""
+    path = Path(log)
+    report = ReadReport(path)
+    keys = KeyTable()
+    ops: list[Op] = []
+    pending: list[bytes] = []
+    for payloads in iter_batches(path, report, start, stop=stop, resync=True):
+        pending.extend(payloads)
+        if len(pending) >= BATCH_RECORDS:
+            ops.extend(decode_ops(pending, keys, report.end_offset))
+            pending = []
+    ops.extend(decode_ops(pending, keys, report.end_offset))
+    return Part(report, ops)
 
 
 def _as_int(value: Any) -> int | None:

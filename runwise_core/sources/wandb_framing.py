@@ -42,6 +42,11 @@ class ReadReport:
     end_offset: int = HEADER  # offset just past the last complete record
     records: int = 0
     notes: list[str] = field(default_factory=list)
+    #: Where the first record read begins (a read that resynchronised at a block start may
+    #: begin after the tail of a record that started before it); None before any record.
+    first_record: int | None = None
+    #: The read ended at its ``stop`` offset (the next record belongs to a later part).
+    reached_stop: bool = False
 
 
 def check_header(head: bytes, path: Path) -> None:
@@ -99,12 +104,20 @@ def iter_payloads(path: Path, report: ReadReport, start: int = HEADER) -> Iterat
         yield from batch
 
 
-def iter_batches(path: Path, report: ReadReport, start: int = HEADER) -> Iterator[list[bytes]]:
+def iter_batches(path: Path, report: ReadReport, start: int = HEADER, stop: int | None = None,
+                 resync: bool = False) -> Iterator[list[bytes]]:
     """Like :func:`iter_payloads`, but one list of payloads per 32 KiB block read.
 
     A million-row log holds millions of records; handing them over a block at a time keeps
     the per-record cost to the framing loop itself. When a list is yielded, ``report``
     describes the read up to its last record.
+
+    For reading one part of a big log (:mod:`.parallel`): with ``stop`` (a block boundary),
+    the read yields the records that *begin* before ``stop`` (the last may end after it) and
+    ends cleanly at the first record beginning at or after it (``report.reached_stop``).
+    With ``resync``, ``start`` is a block boundary rather than a record boundary: the
+    middle and last chunks of a record begun in an earlier block are stepped over, and the
+    read begins at the first record that starts here (``report.first_record``).
     """
     try:
         f = open(path, "rb")
@@ -113,10 +126,11 @@ def iter_batches(path: Path, report: ReadReport, start: int = HEADER) -> Iterato
     with f:
         check_header(f.read(HEADER), path)
         report.end_offset = start
-        yield from _chunks(f, path, report, start)
+        yield from _chunks(f, path, report, start, stop, resync)
 
 
-def _chunks(f: BinaryIO, path: Path, report: ReadReport, start: int) -> Iterator[list[bytes]]:
+def _chunks(f: BinaryIO, path: Path, report: ReadReport, start: int, stop_at: int | None = None,
+            resync: bool = False) -> Iterator[list[bytes]]:
     # One tight loop per block: locals only, the report updated once per block (this loop
     # runs once per record, ~3 million times for a 1M-step run).
     block_start = (start // BLOCK) * BLOCK
@@ -128,7 +142,12 @@ def _chunks(f: BinaryIO, path: Path, report: ReadReport, start: int) -> Iterator
     type_crc = _TYPE_CRC
     full_crc = _TYPE_CRC[FULL]
     notes = report.notes
+    skipping = resync  # stepping over the tail of a record begun before ``start``
     while True:
+        past_stop = stop_at is not None and block_start >= stop_at
+        if past_stop and not pending:
+            report.reached_stop = True
+            return
         block = f.read(BLOCK)
         if not block:
             break
@@ -143,10 +162,20 @@ def _chunks(f: BinaryIO, path: Path, report: ReadReport, start: int) -> Iterator
         last = size - CHUNK_HEADER
         while pos <= last:
             crc, length, kind = unpack(block, pos)
+            if past_stop and kind in (FULL, FIRST):
+                # The next part's first record. A record still pending here lacks its last
+                # chunk: left unread, so that the one read that goes on from ``end_offset``
+                # (the next part's, or this one's resumed) says so once.
+                stop = True
+                report.reached_stop = True
+                break
             body = pos + CHUNK_HEADER
             end = body + length
             payload = block[body:end]
-            if kind == FULL and end <= size and crc32(payload, full_crc) == crc and length:
+            if skipping and kind in (FULL, FIRST):
+                skipping = False
+                report.first_record = end_offset = block_start + pos
+            if kind == FULL and end <= size and crc32(payload, full_crc) == crc and length and not skipping:
                 # The common case first: a whole record in one chunk, checksum good.
                 if pending:
                     notes.append(f"record starting at byte {pending_start:,} has no last chunk; skipped")
@@ -174,7 +203,9 @@ def _chunks(f: BinaryIO, path: Path, report: ReadReport, start: int) -> Iterator
                 notes.append(f"bad checksum at byte {block_start + pos:,}; read stops at the last good record (byte {end_offset:,})")
                 stop = True
                 break
-            if kind == FULL:
+            if skipping and kind in (MIDDLE, LAST):
+                pass  # the tail of a record begun before this read's start
+            elif kind == FULL:
                 if pending:
                     notes.append(f"record starting at byte {pending_start:,} has no last chunk; skipped")
                     pending = []
