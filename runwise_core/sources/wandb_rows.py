@@ -24,7 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 HISTORY_TAG, SUMMARY_TAG = 0x12, 0x1A
-_PAD = 16  # zero bytes after the joined batch, so that look-ahead reads stay in bounds
+_PAD = 32  # zero bytes after the joined batch, so that look-ahead reads stay in bounds
+#: Values up to this many bytes are gathered as three words each (every float64 repr fits).
+SHORT = 24
 
 
 @dataclass
@@ -222,9 +224,7 @@ def _items(buf: np.ndarray, b: _Int, tags: np.ndarray, recs: np.ndarray, body_st
     if not history and tags.size:
         # Summary values are kept as text: ASCII without NUL, as wandb's JSON is. (History
         # values need no such check: ``float`` refuses NUL and non-ASCII bytes itself.)
-        odd = np.flatnonzero((buf == 0) | (buf >= 0x80))
-        nxt = np.minimum(np.searchsorted(odd, vstart), odd.size - 1)
-        vb = (odd[nxt] >= vstart) & (odd[nxt] < vend)
+        vb = ~_ascii_text(buf, vstart, vend)
     if history:
         # History values must be numbers: JSON numbers, NaN, Infinity, -Infinity.
         c0 = b[vstart]
@@ -232,39 +232,80 @@ def _items(buf: np.ndarray, b: _Int, tags: np.ndarray, recs: np.ndarray, body_st
                               | (c0 == 0x4E) | (c0 == 0x49))
         vb |= ~numeric
     rec_ok[which[vb]] = False
-    # Keys: each distinct key-field byte string is parsed once. Items are grouped by a
-    # polynomial hash of their key bytes, and every item is then compared byte for byte
-    # with its group's first member, so a hash collision cannot merge two keys.
     key_id = np.full(tags.size, -1, np.int64)
     names: list[str] = []
-    index: dict[str, int] = {}
-    for length in np.unique(kf_len[ok_item]).tolist():
-        sel = np.flatnonzero(ok_item & (kf_len == length))
-        width = -(-length // 8) * 8  # whole uint64 words, zero-padded
-        rows = np.zeros((sel.size, width), np.uint8)
-        rows[:, :length] = buf[kf_start[sel][:, None] + np.arange(length)]
-        words = rows.view(np.uint64)
-        h = np.full(sel.size, length, np.uint64)
-        for j in range(words.shape[1]):
-            h = h * np.uint64(1099511628211) ^ words[:, j]
-        uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        same = (rows == rows[first][inverse]).all(axis=1)
-        ids = np.empty(uniq.size, np.int64)
-        for u, f in enumerate(first.tolist()):
-            name = keys.key(rows[f, :length].tobytes())
-            if name is None:
-                ids[u] = -1
-                continue
-            if name not in index:
-                index[name] = len(names)
-                names.append(name)
-            ids[u] = index[name]
-        key_id[sel] = np.where(same, ids[inverse], -1)
+    sel = np.flatnonzero(ok_item)
+    if sel.size:
+        key_id[sel] = _key_ids(buf, kf_start[sel], kf_len[sel], keys, names, {})
     rec_ok[which[key_id < 0]] = False
     keep = rec_ok[which]
     items = Items(buf, recs[which[keep]], key_id[keep], vstart[keep], vend[keep], names)
     return items, rec_ok
+
+
+#: ``_MASKS[k]`` keeps the low ``k`` bytes of a little-endian uint64.
+_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+_SPACES = np.uint64(0x2020202020202020)
+_LOW, _HIGH = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
+#: Grouping learns a batch's distinct keys from its first this many items.
+_HEAD = 512
+
+
+def _key_ids(buf: np.ndarray, start: np.ndarray, length: np.ndarray, keys: KeyTable,
+             names: list[str], index: dict[str, int]) -> np.ndarray:
+    """The key index (into ``names``, extended as new keys appear) of each key field
+    ``buf[start:start + length]``; -1 where a field does not parse as a key.
+
+    Each field is read as whole little-endian words (bytes past its length masked to
+    zero) with its length in front: two fields are equal exactly when their rows are. Rows
+    are grouped by a hash and then compared whole with their group's first row, so a hash
+    collision cannot merge two keys; each distinct field is parsed once.
+    """
+    words = words_at(buf)
+    width = int(length.max() + 7) // 8
+    rows = np.empty((start.size, width + 1), np.uint64)
+    rows[:, 0] = length
+    last = words.size - 1
+    for j in range(width):
+        # A field shorter than 8 * j has no word j: its read (clamped to the buffer, as a
+        # short field near the end may be) is masked away.
+        rows[:, j + 1] = words[np.minimum(start + 8 * j, last)] & _MASKS[np.clip(length - 8 * j, 0, 8)]
+    h = rows[:, 0].copy()
+    for j in range(1, width + 1):
+        h = h * np.uint64(1099511628211) ^ rows[:, j]
+    group, reps = _groups(h)
+    same = (rows == rows[reps][group]).all(axis=1)
+    ids = np.empty(reps.size, np.int64)
+    for g, r in enumerate(reps.tolist()):
+        at = int(start[r])
+        name = keys.key(buf[at:at + int(length[r])].tobytes())
+        if name is None:
+            ids[g] = -1
+            continue
+        if name not in index:
+            index[name] = len(names)
+            names.append(name)
+        ids[g] = index[name]
+    return np.where(same, ids[group], -1)
+
+
+def _groups(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Equal values of ``h``: a group number per element and each group's first element.
+
+    A batch holds a few distinct keys thousands of times over: the distinct values among
+    its first items are found by sorting those few, every element is looked up among them,
+    and only the elements not found (keys that first appear later) are sorted themselves.
+    """
+    known, first = np.unique(h[:_HEAD], return_index=True)
+    at = np.minimum(np.searchsorted(known, h), known.size - 1)
+    found = known[at] == h
+    if found.all():
+        return at, first
+    group = at.copy()
+    rest = np.flatnonzero(~found)
+    _, rest_first, inverse = np.unique(h[rest], return_index=True, return_inverse=True)
+    group[rest] = known.size + inverse.reshape(-1)
+    return group, np.concatenate((first, rest[rest_first]))
 
 
 def parse_numbers(items: Items, index: np.ndarray) -> np.ndarray | None:
@@ -279,17 +320,61 @@ def parse_numbers(items: Items, index: np.ndarray) -> np.ndarray | None:
         return np.zeros(0, np.float64)
     vs, ve = items.vstart[index], items.vend[index]
     lengths = ve - vs
-    total = int(lengths.sum())
-    ends = np.cumsum(lengths)
-    # Byte j of the gathered values comes from buf[vs[k] + (j - start of value k)].
-    value_of = np.repeat(np.arange(n), lengths)
-    src = np.arange(total) + np.repeat(vs - (ends - lengths), lengths)
-    out = np.full(total + n, 0x20, np.uint8)
-    out[np.arange(total) + value_of] = items.buf[src]
-    words = out.tobytes().split()
+    if lengths.max() <= SHORT:
+        # Each value as a row of SHORT bytes, zero-filled; zeros become the separators.
+        words = gather_short(items.buf, vs, lengths).tobytes().split()
+    else:
+        words = _gathered(items.buf, vs, lengths).split()
     if len(words) != n:
         return None  # a value that is empty or holds whitespace: let the slow path judge it
     try:
         return np.fromiter(map(float, words), np.float64, n)
     except ValueError:
         return None
+
+
+def _gathered(buf: np.ndarray, vs: np.ndarray, lengths: np.ndarray) -> bytes:
+    """The values ``buf[vs:vs + lengths]``, a space after each, as one bytes object."""
+    n = vs.size
+    total = int(lengths.sum())
+    ends = np.cumsum(lengths)
+    # Byte j of the gathered values comes from buf[vs[k] + (j - start of value k)].
+    value_of = np.repeat(np.arange(n), lengths)
+    src = np.arange(total) + np.repeat(vs - (ends - lengths), lengths)
+    out = np.full(total + n, 0x20, np.uint8)
+    out[np.arange(total) + value_of] = buf[src]
+    return out.tobytes()
+
+
+def words_at(buf: np.ndarray) -> np.ndarray:
+    """``words_at(buf)[i]`` is the little-endian uint64 of ``buf[i:i + 8]``: a view, no copy."""
+    return np.ndarray((buf.size - 7,), dtype="<u8", buffer=buf, strides=(1,))
+
+
+def gather_short(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """``buf[start:start + length]`` (each at most SHORT bytes) as rows of SHORT // 8
+    little-endian words, spaces past each length; a new array. Needs SHORT readable bytes
+    past every start (the batch's zero padding provides them)."""
+    words = words_at(buf)
+    last = words.size - 1
+    out = np.empty((start.size, SHORT // 8), np.uint64)
+    for j in range(SHORT // 8):
+        keep = _MASKS[np.clip(length - 8 * j, 0, 8)]
+        out[:, j] = (words[np.minimum(start + 8 * j, last)] & keep) | (_SPACES & ~keep)
+    return out
+
+
+def _ascii_text(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Whether each ``buf[start:end]`` is ASCII without NUL (as wandb's JSON text is)."""
+    length = end - start
+    ok = np.ones(start.size, bool)
+    short = length <= SHORT
+    if short.any():
+        bad = np.zeros(int(short.sum()), np.uint64)
+        for w in gather_short(buf, start[short], length[short]).T:
+            bad |= (w & _HIGH) | ((w - _LOW) & ~w & _HIGH)  # a byte >= 0x80, or a zero byte
+        ok[short] = bad == 0
+    for i in np.flatnonzero(~short).tolist():  # long values (media, tables) are few
+        text = buf[start[i]:end[i]].tobytes()
+        ok[i] = text.isascii() and b"\0" not in text
+    return ok
