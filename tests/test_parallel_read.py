@@ -18,7 +18,7 @@ import pytest
 from runwise_core.catalog import Catalog
 from runwise_core.sources import parallel, wandb_binary
 from runwise_core.sources.wandb_framing import BLOCK
-from wandb_runs import make_run
+from wandb_runs import make_run, record_ends
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,8 @@ def test_damage_around_part_boundaries_reads_as_one_process(runs, monkeypatch, t
     one = facts(read(copy, 1, monkeypatch))
     split = facts(read(copy, 3, monkeypatch))
     assert split == one
-    assert one["notes"], "the damage is reported"
+    if damage != "cut" or at not in record_ends(next(folder.glob("*.wandb")).read_bytes()):
+        assert one["notes"], "the damage is reported"
 
 
 def test_a_worker_process_decodes_a_part(runs):

@@ -128,3 +128,18 @@ def make_run(root: Path, scenario: str) -> dict:
     truth = json.loads(truth_file.read_text())
     truth["returncode"] = proc.returncode
     return truth
+
+
+def record_ends(data: bytes) -> set[int]:
+    """File offsets just past each record of an intact log (an independent walk of the chunks)."""
+    ends, pos = set(), 7
+    while pos < len(data):
+        block_end = (pos // 32768 + 1) * 32768
+        if block_end - pos < 7:
+            pos = block_end
+            continue
+        length, kind = int.from_bytes(data[pos + 4:pos + 6], "little"), data[pos + 6]
+        pos += 7 + length
+        if kind in (1, 4):  # full, last
+            ends.add(pos)
+    return ends

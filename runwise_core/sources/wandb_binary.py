@@ -439,8 +439,11 @@ def _read_log(decoder: _Decoder, log: Path, report: ReadReport, start: int) -> N
                 if not report.reached_stop:
                     return  # the read ended inside the part before (damage, or the file's end)
                 part = job.result()
-                if part is None or not part.follows(report.end_offset):
-                    break  # go on from the last good record here, as a one-process read would
+                if part is None or not part.follows(report.end_offset) or (part.report.notes and not part.report.records):
+                    # Go on from the last good record here, as a one-process read would. (So
+                    # is a part damaged before its first whole record: its note would name
+                    # where the last good record ended, which lies in the part before.)
+                    break
                 decoder.apply(part.ops)
                 part.report_into(report)
             else:
