@@ -156,12 +156,23 @@ def classify(payloads: list[bytes], keys: KeyTable) -> Batch:
     # Value tags (0x82 0x01) anywhere; each kind keeps those inside its item regions.
     tags = np.flatnonzero(buf == 0x82)
     tags = tags[buf[tags + 1] == 0x01]
+    recs = np.flatnonzero(good)
+    rs, re_ = body_start[recs], region_end[recs]
+    which = np.searchsorted(rs, tags, side="right") - 1  # the region (good record) of each tag
+    at = np.maximum(which, 0)
+    inside = (which >= 0) & (tags >= rs[at]) & (tags < re_[at])
+    tags, which = tags[inside], which[inside]
+    rec_kind = kind[recs]
     for kcode in (1, 2):
-        sel = good & (kind == kcode)
-        if not sel.any():
+        of_kind = rec_kind == kcode
+        if not of_kind.any():
             continue
-        items, ok = _items(buf, b, tags, np.flatnonzero(sel), body_start, region_end, keys, history=kcode == 1)
-        good[np.flatnonzero(sel)[~ok]] = False
+        local = np.cumsum(of_kind) - 1  # a good record's index among those of its kind
+        mine = of_kind[which]
+        sel = recs[of_kind]
+        items, ok = _items(buf, b, tags[mine], local[which[mine]], sel, body_start, region_end, keys,
+                           history=kcode == 1)
+        good[sel[~ok]] = False
         if kcode == 1:
             history = items
         else:
@@ -190,15 +201,14 @@ def _slow_kind(payload: bytes) -> int:
     return 1 if number == 2 else 2 if number == 3 else 0
 
 
-def _items(buf: np.ndarray, b: _Int, tags: np.ndarray, recs: np.ndarray, body_start: np.ndarray,
-           region_end: np.ndarray, keys: KeyTable, history: bool) -> tuple[Items, np.ndarray]:
-    """Tile the item regions of records ``recs``; returns the items of the records that tile
+def _items(buf: np.ndarray, b: _Int, tags: np.ndarray, which: np.ndarray, recs: np.ndarray,
+           body_start: np.ndarray, region_end: np.ndarray, keys: KeyTable,
+           history: bool) -> tuple[Items, np.ndarray]:
+    """Tile the item regions of records ``recs``, given the value tags inside them and the
+    index (into ``recs``) of each tag's record; returns the items of the records that tile
     exactly and, per record in ``recs``, whether it did."""
     rs, re_ = body_start[recs], region_end[recs]
     m = len(recs)
-    which = np.searchsorted(rs, tags, side="right") - 1  # region index of each tag
-    inside = (which >= 0) & (tags >= rs[np.maximum(which, 0)]) & (tags < re_[np.maximum(which, 0)])
-    tags, which = tags[inside], which[inside]
     vl = b[tags + 2]
     vstart = tags + 3
     vend = vstart + vl
