@@ -5,8 +5,9 @@
     python benchmarks/scale.py --rw040 /tmp/rw040/bin/runwise   # runwise 0.4.0 beside us
 
 Every number is a whole process (``runwise ...`` started with this venv's Python): the median
-and the fastest of ``--repeat`` runs, and the largest peak RSS among them (``ru_maxrss`` of the
-child, from ``wait4``).
+and the fastest of ``--repeat`` runs, the median CPU time (user + system, worker processes
+included: on a loaded machine it says more than the wall time), and the largest peak RSS
+among them (all processes of one command summed: a big read runs on several).
 "Cold" starts with an empty cache folder (``RUNWISE_CACHE_DIR``); "warm" with the cache that a
 first read filled; "growth" appends the last ~10,000 rows to a log read before and times the
 next ``runwise keys`` (a view that costs next to nothing, so the row shows the read: compare
@@ -48,40 +49,73 @@ GROW_ROWS = 10_000
 TIME = shutil.which("time") or "/usr/bin/time"
 
 
-def run_rss(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, int, str]:
-    """Run ``argv``; wall seconds, its peak RSS in MB, stdout.
+def run_rss(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, int, str, float]:
+    """Run ``argv``; wall seconds, peak RSS in MB, stdout, and CPU seconds (user + system).
 
-    The RSS comes from GNU ``time -f %M`` wrapped around the command: ``ru_maxrss`` of a child
-    forked straight from this (large) benchmark process would count this process's pages.
+    The CPU time comes from GNU ``time -f`` wrapped around the command (it counts the worker
+    processes a big read starts: they are waited for). The RSS is the larger of GNU time's
+    ``%M`` (the largest single process) and the peak of the *sum* over the process and its
+    children, sampled every 20 ms (with psutil, which wandb installs): a read split over
+    worker processes holds memory in all of them at once.
     """
     out_path, rss_path = DATA / ".bench-stdout", DATA / ".bench-rss"
-    wrapped = [TIME, "-f", "%M", "-o", str(rss_path), *argv] if Path(TIME).exists() else argv
+    wrapped = [TIME, "-f", "%M %U %S", "-o", str(rss_path), *argv] if Path(TIME).exists() else argv
     start = time.perf_counter()
     with open(out_path, "wb") as out, open(os.devnull, "wb") as devnull:
-        code = subprocess.call(wrapped, env=env, cwd=cwd, stdout=out, stderr=devnull)
+        proc = subprocess.Popen(wrapped, env=env, cwd=cwd, stdout=out, stderr=devnull)
+        tree_peak = _sample_tree_rss(proc)
+        code = proc.wait()
     wall = time.perf_counter() - start
     if code != 0:
         raise SystemExit(f"failed ({code}): {' '.join(argv)}")
     try:
-        rss = int(rss_path.read_text().split()[-1]) // 1024
+        max_kb, user, system = rss_path.read_text().split()[-3:]
+        rss, cpu = int(max_kb) // 1024, float(user) + float(system)
     except (OSError, ValueError, IndexError):
-        rss = 0
-    return wall, rss, out_path.read_text(errors="replace")
+        rss, cpu = 0, 0.0
+    return wall, max(rss, tree_peak), out_path.read_text(errors="replace"), cpu
+
+
+def _sample_tree_rss(proc: subprocess.Popen) -> int:
+    """Peak MB of the summed RSS of ``proc`` and its descendants until it exits."""
+    try:
+        import psutil
+    except ImportError:
+        return 0
+    peak = 0
+    try:
+        root = psutil.Process(proc.pid)
+    except psutil.Error:
+        return 0
+    while proc.poll() is None:
+        total = 0
+        try:
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            break
+        peak = max(peak, total)
+        time.sleep(0.02)
+    return peak // (1 << 20)
 
 
 def timed(label: str, argv: list[str], env: dict[str, str], repeat: int, before=None,
           cwd: Path | None = None) -> dict:
     """Median wall time of ``repeat`` runs (``before()`` runs untimed before each)."""
-    walls, rss = [], []
+    walls, rss, cpus = [], [], []
     out = ""
     for _ in range(repeat):
         if before is not None:
             before()
-        wall, peak, out = run_rss(argv, env, cwd)
+        wall, peak, out, cpu = run_rss(argv, env, cwd)
         walls.append(wall)
         rss.append(peak)
+        cpus.append(cpu)
     row = {"label": label, "median_s": statistics.median(walls), "min_s": min(walls), "rss_mb": max(rss),
-           "n": repeat, "out_chars": len(out)}
+           "cpu_s": statistics.median(cpus), "n": repeat, "out_chars": len(out)}
     print(f"  {label}: {row['median_s']:.3f} s (min {row['min_s']:.3f}, n={repeat}), peak {row['rss_mb']} MB",
           file=sys.stderr, flush=True)
     return row
@@ -141,7 +175,7 @@ def growth_wandb(env: dict[str, str], repeat: int) -> dict:
         with open(data_log, "rb") as f, open(log, "ab") as out:
             f.seek(cut)
             shutil.copyfileobj(f, out)
-        wall, peak, _ = run_rss(runwise("keys", BIG_ID, "--dir", str(DATA / "grow-wandb")), env)
+        wall, peak, _, _ = run_rss(runwise("keys", BIG_ID, "--dir", str(DATA / "grow-wandb")), env)
         walls.append(wall)
         rss.append(peak)
     row = {"label": f"growth: runwise keys after +{GROW_ROWS:,} rows ({(data_log.stat().st_size - cut) / 1e6:.1f} MB) of the .wandb",
@@ -171,7 +205,7 @@ def growth_jsonl(env: dict[str, str], repeat: int) -> dict:
         with open(history, "rb") as f, open(target, "ab") as out:
             f.seek(cut)
             shutil.copyfileobj(f, out)
-        wall, peak, _ = run_rss(runwise("keys", JSONL_ID, "--dir", str(root)), env)
+        wall, peak, _, _ = run_rss(runwise("keys", JSONL_ID, "--dir", str(root)), env)
         walls.append(wall)
         rss.append(peak)
     with open(history, "rb") as f:
@@ -228,13 +262,14 @@ def machine() -> str:
 
 
 def table(rows: list[dict], targets: dict[str, str]) -> str:
-    out = ["| what (whole process unless MCP) | median | min | peak RSS | target |",
-           "|---|---:|---:|---:|---|"]
+    out = ["| what (whole process unless MCP) | median | min | CPU | peak RSS | target |",
+           "|---|---:|---:|---:|---:|---|"]
     for r in rows:
         median = f"{r['median_s'] * 1000:.0f} ms" if r["median_s"] < 1 else f"{r['median_s']:.2f} s"
         low = f"{r['min_s'] * 1000:.0f} ms" if r["min_s"] < 1 else f"{r['min_s']:.2f} s"
         rss = f"{r['rss_mb']} MB" if r["rss_mb"] else ""
-        out.append(f"| {r['label']} | {median} | {low} | {rss} | {targets.get(r['label'], '')} |")
+        cpu = f"{r['cpu_s']:.2f} s" if r.get("cpu_s") else ""
+        out.append(f"| {r['label']} | {median} | {low} | {cpu} | {rss} | {targets.get(r['label'], '')} |")
     return "\n".join(out)
 
 

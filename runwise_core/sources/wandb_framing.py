@@ -160,8 +160,21 @@ def _chunks(f: BinaryIO, path: Path, report: ReadReport, start: int, stop_at: in
         end_offset = report.end_offset
         stop = False
         last = size - CHUNK_HEADER
+        careful = past_stop or skipping  # the fast path below is for the plain middle of a read
         while pos <= last:
             crc, length, kind = unpack(block, pos)
+            end = pos + CHUNK_HEADER + length
+            if kind == FULL and not careful and end <= size and length:
+                # The common case first: a whole record in one chunk, checksum good.
+                payload = block[pos + CHUNK_HEADER:end]
+                if crc32(payload, full_crc) == crc:
+                    if pending:
+                        notes.append(f"record starting at byte {pending_start:,} has no last chunk; skipped")
+                        pending = []
+                    end_offset = block_start + end
+                    append(payload)
+                    pos = end
+                    continue
             if past_stop and kind in (FULL, FIRST):
                 # The next part's first record. A record still pending here lacks its last
                 # chunk: left unread, so that the one read that goes on from ``end_offset``
@@ -170,20 +183,11 @@ def _chunks(f: BinaryIO, path: Path, report: ReadReport, start: int, stop_at: in
                 report.reached_stop = True
                 break
             body = pos + CHUNK_HEADER
-            end = body + length
             payload = block[body:end]
             if skipping and kind in (FULL, FIRST):
                 skipping = False
+                careful = past_stop
                 report.first_record = end_offset = block_start + pos
-            if kind == FULL and end <= size and crc32(payload, full_crc) == crc and length and not skipping:
-                # The common case first: a whole record in one chunk, checksum good.
-                if pending:
-                    notes.append(f"record starting at byte {pending_start:,} has no last chunk; skipped")
-                    pending = []
-                end_offset = block_start + end
-                append(payload)
-                pos = end
-                continue
             if end > size or (crc == 0 and length == 0 and kind == 0):
                 at = block_start + pos
                 report.end_offset = end_offset

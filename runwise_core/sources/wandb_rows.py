@@ -157,6 +157,8 @@ def classify(payloads: list[bytes], keys: KeyTable) -> Batch:
     tags = np.flatnonzero(buf == 0x82)
     tags = tags[buf[tags + 1] == 0x01]
     recs = np.flatnonzero(good)
+    if recs.size == 0:
+        return Batch(payloads, kind, good, None, None)
     rs, re_ = body_start[recs], region_end[recs]
     which = np.searchsorted(rs, tags, side="right") - 1  # the region (good record) of each tag
     at = np.maximum(which, 0)
