@@ -23,7 +23,8 @@ from ..analysis.downsample import Buckets, downsample, grid_width, make_buckets
 from ..analysis.keypick import pick_keys
 from ..analysis.memo import memoized
 from ..analysis.roles import LOSS_ROLES, role_of
-from ..analysis.stats import SeriesStats, series_stats
+from ..analysis.series_facts import stats_of
+from ..analysis.stats import SeriesStats
 from ..errors import UsageError
 from ..model import Run, Series
 from ..settings import Settings
@@ -115,7 +116,7 @@ def history_view(
         ds, grid, stats = memoized(s, ("history", n, rows, origin, width), lambda s=s: (
             downsample(s, n, max_non_finite=MAX_NON_FINITE_LISTED),
             make_buckets(s, rows, origin=origin, width=width)[0],
-            series_stats(s)))
+            stats_of(s)))
         exact = exact and ds.exact
         nf_mask = ~np.isfinite(ds.points.values)
         out.append(
