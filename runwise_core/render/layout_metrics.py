@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..analysis.compare import MISSING
 from ..analysis.downsample import coarsen
 from ..numfmt import fmt
-from ..views import Comparison, History, KeyList, StabilityTable, StatsTable
 from .cells import at, num, pct, signed, step, step_text
 from .doc import Code, Doc, Heading, Line, Table
 from .layout_runs import config_value
+
+if TYPE_CHECKING:  # annotations only: rendering one view does not import the others
+    from ..views import Comparison, History, KeyList, StabilityTable, StatsTable
 
 
 def _who(run_id: str, run_name: str) -> str:

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from ..analysis.anomalies.finding import Anomaly
 
 try:  # The detectors are their own package; without them a summary reports none checked.
-    from ..analysis.anomalies import detect_anomalies as _detect_anomalies
+    from ..analysis import anomalies as _anomalies
 except ImportError:  # pragma: no cover - depends on what is installed
-    _detect_anomalies = None
+    _anomalies = None
 
 
 @dataclass(frozen=True)
@@ -122,12 +122,13 @@ def run_view(
     lines = tuple(metric_line(k, run.metrics[k], settings) for k in chosen)
     found: tuple[Anomaly, ...] = ()
     checked = False
-    if anomalies and _detect_anomalies is not None:
-        detect = _detect_anomalies
+    if anomalies and _anomalies is not None:
+        package = _anomalies  # its detectors are imported only when an answer is computed
         wanted = list(chosen) if keys else None
         question = ("anomalies", tuple(wanted) if wanted else None, repr(settings))
         found = memoized(run, question, lambda: stored(
-            run, question, lambda: tuple(detect(run, keys=wanted, settings=settings)), codecs.ANOMALIES))
+            run, question, lambda: tuple(package.detect_anomalies(run, keys=wanted, settings=settings)),
+            codecs.ANOMALIES))
         checked = True
     summary = {
         k: clean_number(v)
