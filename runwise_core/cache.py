@@ -27,9 +27,7 @@ import contextvars
 import hashlib
 import json
 import os
-import random
 import struct
-import tempfile
 import time
 import zlib
 from collections.abc import Iterator
@@ -154,6 +152,9 @@ class RunCache:
             arrays: dict[str, np.ndarray]) -> None:
         """Store an entry atomically. Failures (read-only disk, full disk) are noted, never
         raised: a cache that cannot write only costs time."""
+        import random  # (these two only when writing: a warm read does not pay for them)
+        import tempfile
+
         file = self.entry_path(kind, path)
         try:
             blob = _encode(kind, os.path.abspath(path), facts, end_offset, tail_crc(path, end_offset), meta, arrays)

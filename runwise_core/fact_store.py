@@ -29,9 +29,7 @@ import functools
 import hashlib
 import json
 import os
-import random
 import sys
-import tempfile
 import threading
 import time
 import zlib
@@ -142,6 +140,7 @@ class Slot:
         """Store ``answer`` (a JSON value; NaN and infinities allowed). Failures (read-only or
         full disk) are noted on the store, never raised: a store that cannot write only
         costs time."""
+        import random  # only when writing: a process that reads its answers does not pay for it
         with self._lock:
             answers = self._read()
             answers.pop(question, None)
@@ -169,6 +168,7 @@ class Slot:
         return dict(answers) if isinstance(answers, dict) else {}
 
     def _write(self, answers: dict[str, Any]) -> None:
+        import tempfile
         body = json.dumps({"data": self.data_key, "paths": list(self.paths), "answers": answers},
                           separators=(",", ":")).encode("utf-8", "surrogateescape")
         blob = f"{MAGIC} {VERSION} {zlib.crc32(body):08x}\n".encode() + body
