@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.downsample import Buckets, downsample, grid_width, make_buckets
+from ..analysis.downsample import Buckets, bucket_grid, downsample, grid_width
 from ..analysis.keypick import pick_keys
 from ..analysis.memo import memoized
 from ..analysis.roles import LOSS_ROLES, role_of
@@ -115,7 +115,7 @@ def history_view(
         s = series[k]
         ds, grid, stats = memoized(s, ("history", n, rows, origin, width), lambda s=s: (
             downsample(s, n, max_non_finite=MAX_NON_FINITE_LISTED),
-            make_buckets(s, rows, origin=origin, width=width)[0],
+            bucket_grid(s, rows, origin=origin, width=width),
             stats_of(s)))
         exact = exact and ds.exact
         nf_mask = ~np.isfinite(ds.points.values)
