@@ -320,7 +320,8 @@ def _listed(cat: AnyCatalog, limit: int, state: RunState | None) -> list[RunRef]
 
 def _local_run(file: str) -> Run:
     from runwise_core import cache
-    from runwise_core.catalog import default_cache
+    from runwise_core.catalog import default_cache, fingerprint, store_answers
+    from runwise_core.fact_store import FactStore
     from runwise_core.sources.metric_log import load_file
 
     path, part = Path(file), None
@@ -328,8 +329,14 @@ def _local_run(file: str) -> Run:
         base, _, n = file.rpartition("#")
         if n.isdigit():
             path, part = Path(base), int(n)
-    with cache.using(default_cache()):
+    disk = default_cache()
+    print_ = fingerprint(RunRef("metric-log", "", (path,), 0.0))
+    with cache.using(disk):
         runs = load_file(path)
+    if disk is not None:  # the analysis of an unchanged log is read back, as for a catalog's runs
+        store = FactStore(disk.root)
+        for run in runs:
+            store_answers(store, RunRef("metric-log", run.id, (path,), 0.0), print_, run)
     if part is None:
         return runs[-1]
     if not 1 <= part <= len(runs):

@@ -90,17 +90,11 @@ class Catalog:
         return run
 
     def _attach_slot(self, ref: RunRef, print_: Fingerprint, run: Run) -> None:
-        """Let analysis keep its answers about ``run`` in the fact store, keyed by the files'
-        fingerprint and the shape of what was read (see :mod:`.fact_store`)."""
-        if self.cache is None or not self.store_facts or not print_:
+        if self.cache is None or not self.store_facts:
             return
         if self._facts is None:
             self._facts = FactStore(self.cache.root)
-        paths = [os.path.abspath(p) for p in ref.paths]
-        files = [[os.path.abspath(entry), *facts] for entry, *facts in print_]
-        slot = self._facts.slot([ref.source, ref.id, *paths], [files, _shape(run)], paths)
-        if slot is not None:
-            attach(run, slot)
+        store_answers(self._facts, ref, print_, run)
 
     def _evict(self) -> None:
         points = sum(_points(run) for _, run in self._memo.values())
@@ -235,6 +229,19 @@ def default_cache() -> _cache.RunCache | None:
 
 def _points(run: Run) -> int:
     return sum(len(series) for series in run.metrics.values())
+
+
+def store_answers(store: FactStore, ref: RunRef, print_: Fingerprint, run: Run) -> None:
+    """Let analysis keep its answers about ``run`` (read from ``ref``'s files, whose
+    fingerprint is ``print_``, taken before the read) in ``store``: keyed by that
+    fingerprint and the shape of what was read (see :mod:`.fact_store`)."""
+    if not print_:
+        return
+    paths = [os.path.abspath(p) for p in ref.paths]
+    files = [[os.path.abspath(entry), *facts] for entry, *facts in print_]
+    slot = store.slot([ref.source, ref.id, *paths], [files, _shape(run)], paths)
+    if slot is not None:
+        attach(run, slot)
 
 
 def _shape(run: Run) -> list[list]:

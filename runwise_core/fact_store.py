@@ -52,11 +52,13 @@ STALE_TMP_S = 3600
 def code_version() -> str | None:
     """A hash of every ``.py`` file of runwise_core, numpy's version and Python's: any change
     to the code that computes an answer (or to the library under it) invalidates stored
-    answers. None when the source cannot be read (then nothing is stored)."""
+    answers. None when the source cannot be read, or is not there to read (an install of
+    compiled files only): then nothing is stored."""
     import numpy  # the arithmetic under every answer; imported by then anyway
 
     digest = hashlib.sha256(f"{numpy.__version__}\0{sys.version_info[:2]}".encode())
     package = Path(__file__).resolve().parent
+    read = 0
     try:
         for folder, dirs, files in os.walk(package):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
@@ -66,9 +68,10 @@ def code_version() -> str | None:
                     digest.update(os.path.relpath(path, package).encode("utf-8", "surrogateescape") + b"\0")
                     with open(path, "rb") as f:
                         digest.update(f.read())
+                    read += 1
     except OSError:
         return None
-    return digest.hexdigest()
+    return digest.hexdigest() if read else None
 
 
 class FactStore:

@@ -303,3 +303,24 @@ def test_float_answers_round_trip_exactly():
     assert repr(back) == repr(st)
     with pytest.raises((TypeError, ValueError)):
         codecs.STATS.decode([1] * 13)  # a float field holding an int: not what was stored
+
+
+def test_runwise_local_stores_and_reads_back_the_same_answers(tmp_path, monkeypatch, capsys):
+    from runwise import cli
+
+    log = tmp_path / "train.jsonl"
+    write_log(log)
+    monkeypatch.setenv("RUNWISE_CACHE_DIR", str(tmp_path / "cache"))
+
+    def local(*args: str) -> str:
+        assert cli.main(["local", str(log), *args, "--format", "json"]) == 0
+        return capsys.readouterr().out
+
+    monkeypatch.setenv("RUNWISE_NO_CACHE", "1")
+    expect = [local(), local("--stats")]
+    monkeypatch.delenv("RUNWISE_NO_CACHE")
+    first = [local(), local("--stats")]
+    assert slots(tmp_path / "cache")
+    computed = Computed(monkeypatch)
+    assert [local(), local("--stats")] == first == expect
+    assert computed.questions == []
