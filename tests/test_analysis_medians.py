@@ -18,7 +18,9 @@ def _arrays(rng: np.random.Generator, n: int) -> list[np.ndarray]:
     ties = np.round(noisy, 0)
     zeros = rng.choice([0.0, -0.0, 1.0, -1.0], n)
     signed_zeros = rng.choice([0.0, -0.0], n)
-    out = [smooth, smooth[::-1].copy(), noisy, ties, zeros, signed_zeros, np.sort(noisy)]
+    # zeros of one sign only take the fast path even when the median is zero
+    one_signed = [np.abs(zeros), -np.abs(zeros), np.abs(signed_zeros), -np.abs(signed_zeros)]
+    out = [smooth, smooth[::-1].copy(), noisy, ties, zeros, signed_zeros, *one_signed, np.sort(noisy)]
     for base in (noisy, ties):
         spiked = base.copy()
         spiked[rng.integers(0, n, 3)] = rng.choice(ODD_VALUES[6:], 3)
