@@ -39,7 +39,8 @@ def trend_of(series: Series) -> Trend:
     that noise is more than ``FLAT_FRACTION`` of the range.
     Otherwise down or up by the sign of (median of last fifth - median of first fifth).
     """
-    y = series.values[np.isfinite(series.values)]
+    finite = np.isfinite(series.values)
+    y = series.values if finite.all() else series.values[finite]
     n = y.size
     if n < 2:
         return Trend.FLAT
@@ -84,8 +85,11 @@ def profile(series: Series, width: int = 10) -> tuple[float, ...]:
         return tuple(float(x) for x in v)
     edges = np.linspace(0, v.size, width + 1).round().astype(np.int64)
     finite = np.isfinite(v)
-    sums = np.add.reduceat(np.where(finite, v, 0.0), edges[:-1])
-    counts = np.add.reduceat(finite.astype(np.int64), edges[:-1])
+    if finite.all():  # the same sums without masked copies
+        sums, counts = np.add.reduceat(v, edges[:-1]), np.diff(edges)
+    else:
+        sums = np.add.reduceat(np.where(finite, v, 0.0), edges[:-1])
+        counts = np.add.reduceat(finite.astype(np.int64), edges[:-1])
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     return tuple(float(x) for x in means)
