@@ -21,8 +21,8 @@ from pathlib import Path
 
 from . import cache as _cache
 from .analysis.stored import attach
-from .fact_store import FactStore
 from .errors import RunNotFound, RunwiseError
+from .fact_store import FactStore
 from .model import Run, RunState
 from .selection import match_run, no_such_run
 from .sources.base import RunRef
@@ -90,6 +90,7 @@ class Catalog:
         return run
 
     def _attach_slot(self, ref: RunRef, print_: Fingerprint, run: Run) -> None:
+        """Analysis answers about ``run`` are kept beside the cache (see :func:`store_answers`)."""
         if self.cache is None or not self.store_facts:
             return
         if self._facts is None:

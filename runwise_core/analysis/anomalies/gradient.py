@@ -22,9 +22,9 @@ import numpy as np
 from ...model import Series
 from ...numfmt import fmt, fmt_int
 from ...settings import Thresholds
+from ..medians import median
 from ..roles import words
 from .finding import Anomaly
-from ..medians import median
 from .levels import blocks_for
 from .shared import finite
 

@@ -27,8 +27,8 @@ import numpy as np
 from ...model import Series
 from ...numfmt import fmt, fmt_int
 from ...settings import Thresholds
-from .finding import Anomaly
 from ..medians import median
+from .finding import Anomaly
 from .levels import noise_sigma, oriented, rolling_median, window_median
 from .shared import finite
 

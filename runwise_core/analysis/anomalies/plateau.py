@@ -31,8 +31,8 @@ import numpy as np
 from ...model import Series
 from ...numfmt import fmt, fmt_int
 from ...settings import Thresholds
-from .finding import Anomaly
 from ..medians import median
+from .finding import Anomaly
 from .levels import blocks_for, noise_sigma, rolling_median
 from .shared import finite_oriented, magnitude
 from .shared import noise as series_noise
