@@ -173,3 +173,12 @@ def test_downsample_equals_a_loop_over_the_points(points, samples, max_non_finit
     got = [(int(s), int(c), None if np.isnan(lo) else float(lo), None if np.isnan(hi) else float(hi), int(nf))
            for s, c, lo, hi, nf in zip(b.starts, b.counts, b.min, b.max, b.non_finite)]
     assert got == grid
+
+
+@given(st.lists(st.integers(-(2**62), 2**62), max_size=60))
+def test_sorted_unique_is_np_unique(values):
+    from runwise_core.analysis.unique import sorted_unique
+
+    a = np.array(values, dtype=np.int64)
+    got, want = sorted_unique(a), np.unique(a)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model import Series
+from .unique import sorted_unique
 
 #: Points kept per bucket: first, last, min, max.
 POINTS_PER_BUCKET = 4
@@ -239,7 +240,7 @@ def downsample(series: Series, samples: int, max_non_finite: int = 100, origin: 
     keep.append(np.array(picks, dtype=np.int64))
     dropped = max(nf_total - max_non_finite, 0)
     keep.append(nf_idx[:max_non_finite])
-    kept = np.unique(np.concatenate(keep))
+    kept = sorted_unique(np.concatenate(keep))
     return Downsampled(Series(series.steps[kept], v[kept]), buckets, n, nf_total, dropped)
 
 

@@ -25,6 +25,7 @@ from ..analysis.memo import memoized
 from ..analysis.roles import LOSS_ROLES, role_of
 from ..analysis.series_facts import stats_of
 from ..analysis.stats import SeriesStats
+from ..analysis.unique import sorted_unique
 from ..errors import UsageError
 from ..model import Run, Series
 from ..settings import Settings
@@ -71,7 +72,7 @@ class History:
         """The sorted union of all keys' kept steps (rows of the exact table)."""
         if not self.keys:
             return np.zeros(0, dtype=np.int64)
-        return np.unique(np.concatenate([kh.points.steps for kh in self.keys]))
+        return sorted_unique(np.concatenate([kh.points.steps for kh in self.keys]))
 
 
 def clamp_samples(samples: int | None) -> int:
