@@ -19,10 +19,11 @@ if TYPE_CHECKING:
     from .best import BestList, BestRow, best_view
     from .compare import CompareRow, Comparison, compare_view
     from .config import ConfigView, config_view
-    from .history import DEFAULT_SAMPLES, MAX_SAMPLES, MIN_SAMPLES, History, KeyHistory, history_view
+    from .history import History, KeyHistory, history_view
     from .keys import KeyInfo, KeyList, keys_view
     from .listing import RunList, RunRow, find_view, list_view
     from .live import LatestValue, LiveStatus, live_view
+    from .samples import DEFAULT_SAMPLES, MAX_SAMPLES, MIN_SAMPLES
     from .stability import StabilityTable, stability_view
     from .stats import StatsTable, stats_view
     from .summary import MetricLine, RunSummary, run_view
@@ -34,7 +35,7 @@ _HOMES: dict[str, str] = {
     "BestList": "best", "BestRow": "best", "best_view": "best",
     "CompareRow": "compare", "Comparison": "compare", "compare_view": "compare",
     "ConfigView": "config", "config_view": "config",
-    "DEFAULT_SAMPLES": "history", "MAX_SAMPLES": "history", "MIN_SAMPLES": "history", "History": "history",
+    "DEFAULT_SAMPLES": "samples", "MAX_SAMPLES": "samples", "MIN_SAMPLES": "samples", "History": "history",
     "KeyHistory": "history", "history_view": "history",
     "KeyInfo": "keys", "KeyList": "keys", "keys_view": "keys",
     "RunList": "listing", "RunRow": "listing", "find_view": "listing", "list_view": "listing",

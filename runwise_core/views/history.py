@@ -30,10 +30,7 @@ from ..errors import UsageError
 from ..model import Run, Series
 from ..settings import Settings
 from ._common import require_history, resolve_keys, step_slice
-
-DEFAULT_SAMPLES = 500
-MAX_SAMPLES = 1000
-MIN_SAMPLES = 2
+from .samples import DEFAULT_SAMPLES, MAX_SAMPLES, MIN_SAMPLES
 #: Non-finite points listed per key; the count says how many more there were.
 MAX_NON_FINITE_LISTED = 100
 
