@@ -15,18 +15,23 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from runwise_core import views
 from runwise_core.arguments import parse_range, parse_run_at, split_keys
 from runwise_core.catalog import Catalog
-from runwise_core.cloud_catalog import PROJECT_ENV, CloudCatalog, parse_cloud_selector
+from runwise_core.cloud_names import PROJECT_ENV, parse_cloud_selector
 from runwise_core.errors import RunwiseError, UsageError
 from runwise_core.model import Run, RunState
 from runwise_core.render import FORMATS, render
 from runwise_core.render.text import visible
 from runwise_core.settings import Settings, load_settings
 from runwise_core.sources.base import RunRef
+
+if TYPE_CHECKING:  # imported when a command reads W&B's server: local commands never pay for it
+    from runwise_core.cloud_catalog import CloudCatalog
+
+    AnyCatalog = Catalog | CloudCatalog
 
 PROG = "runwise"
 
@@ -236,7 +241,6 @@ class Progress:
 
 # -- commands -----------------------------------------------------------------------------------
 
-AnyCatalog = Catalog | CloudCatalog
 #: ``best`` and ``find`` on a W&B project read at most its newest N runs (each costs requests).
 CLOUD_SCAN_RUNS = 50
 
@@ -267,12 +271,14 @@ class Catalogs:
     def __init__(self, args: argparse.Namespace, progress: Callable[[float, float | None, str], None]) -> None:
         self.exact = bool(getattr(args, "exact", False))
         self._progress = progress
-        self._cloud: dict[str, CloudCatalog] = {}
+        self._cloud: dict[str, "CloudCatalog"] = {}
         project = wandb_project(args)
         self.main: AnyCatalog = self.cloud(project) if project else _catalog(args)
 
-    def cloud(self, project: str) -> CloudCatalog:
+    def cloud(self, project: str) -> "CloudCatalog":
         """One catalog per W&B project named in this command."""
+        from runwise_core.cloud_catalog import CloudCatalog
+
         if project not in self._cloud:
             self._cloud[project] = CloudCatalog(project, progress=self._progress)
         return self._cloud[project]
@@ -283,17 +289,17 @@ class Catalogs:
         sample resolution; ``--exact`` reads every row."""
         cat = self.main
         cloud = parse_cloud_selector(selector)
-        if cloud is not None and not (isinstance(cat, CloudCatalog) and cat.project == cloud[0]):
+        if cloud is not None and (isinstance(cat, Catalog) or cat.project != cloud[0]):
             cat = self.cloud(cloud[0])
         ref = cat.select(selector)
-        if isinstance(cat, CloudCatalog):
-            return cat.load(ref, keys=keys, exact=self.exact)
-        return cat.load(ref)
+        if isinstance(cat, Catalog):
+            return cat.load(ref)
+        return cat.load(ref, keys=keys, exact=self.exact)
 
     def scanned(self) -> list[RunRef]:
         """The runs ``best`` and ``find`` read: all local ones, a W&B project's newest 50."""
         refs = self.main.refs()
-        return refs[:CLOUD_SCAN_RUNS] if isinstance(self.main, CloudCatalog) else refs
+        return refs if isinstance(self.main, Catalog) else refs[:CLOUD_SCAN_RUNS]
 
 
 def _load_all(cat: AnyCatalog, refs: Sequence[RunRef]) -> tuple[list[Run], tuple[str, ...]]:
@@ -307,14 +313,15 @@ def _listed(cat: AnyCatalog, limit: int, state: RunState | None) -> list[RunRef]
     server lists in it (its list carries state and heartbeat), every local run otherwise."""
     if state is None:
         return cat.refs()[:limit]
-    if isinstance(cat, CloudCatalog):
-        return [ref for ref in cat.refs() if cat.listed_state(ref) is state]
-    return cat.refs()
+    if isinstance(cat, Catalog):
+        return cat.refs()
+    return [ref for ref in cat.refs() if cat.listed_state(ref) is state]
 
 
 def _local_run(file: str) -> Run:
     from runwise_core import cache
-    from runwise_core.catalog import default_cache
+    from runwise_core.catalog import default_cache, fingerprint, store_answers
+    from runwise_core.fact_store import FactStore
     from runwise_core.sources.metric_log import load_file
 
     path, part = Path(file), None
@@ -322,8 +329,14 @@ def _local_run(file: str) -> Run:
         base, _, n = file.rpartition("#")
         if n.isdigit():
             path, part = Path(base), int(n)
-    with cache.using(default_cache()):
+    disk = default_cache()
+    print_ = fingerprint(RunRef("metric-log", "", (path,), 0.0))
+    with cache.using(disk):
         runs = load_file(path)
+    if disk is not None:  # the analysis of an unchanged log is read back, as for a catalog's runs
+        store = FactStore(disk.root)
+        for run in runs:
+            store_answers(store, RunRef("metric-log", run.id, (path,), 0.0), print_, run)
     if part is None:
         return runs[-1]
     if not 1 <= part <= len(runs):

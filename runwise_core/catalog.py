@@ -3,10 +3,12 @@
 One walk of the tree asks every registered source which runs lie in each folder; refs of
 one source that share an id (a resumed W&B run's folders) become one ref. Selection accepts a
 W&B id, a unique prefix of one, a display name, or ``latest``, and fails with the closest
-candidates. Loaded runs are memoised per process, keyed by the files' sizes and mtimes, so a
-long-lived MCP server rereads a run only when its files change; across processes, readers
-keep decoded logs in an on-disk cache (:mod:`.cache`), so a new process loads a big run it
-has read before in a fraction of the time.
+candidates. Loaded runs are memoised per process, keyed by the files' sizes, times and
+inodes, so a long-lived MCP server rereads a run only when its files change; across
+processes, readers keep decoded logs in an on-disk cache (:mod:`.cache`), so a new process
+loads a big run it has read before in a fraction of the time, and the catalog gives each
+loaded run a slot of the fact store beside it (:mod:`.fact_store`), so the analysis of
+unchanged files is not done again either.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache as _cache
+from .analysis.stored import attach
 from .errors import RunNotFound, RunwiseError
+from .fact_store import FactStore
 from .model import Run, RunState
 from .selection import match_run, no_such_run
 from .sources.base import RunRef
@@ -33,7 +37,7 @@ MAX_DEPTH = 8
 MEMO_RUNS = 32
 MEMO_POINTS = 20_000_000
 
-Fingerprint = tuple[tuple[str, int, int], ...]
+Fingerprint = tuple[tuple[str, int, int, int, int], ...]
 
 
 @dataclass
@@ -53,6 +57,11 @@ class Catalog:
     #: The on-disk cache of decoded logs; None reads every log afresh. By default the
     #: environment's (``RUNWISE_CACHE_DIR`` ...), or None when ``RUNWISE_NO_CACHE=1``.
     cache: _cache.RunCache | None = field(default_factory=lambda: default_cache(), repr=False)
+    #: Whether analysis answers about the runs loaded are kept in a fact store beside
+    #: ``cache`` (never without one). Off for a ``loader`` that does not read the files the
+    #: fingerprint names (a test's fake), whose answers must not outlive the process.
+    store_facts: bool = field(default=True, repr=False)
+    _facts: FactStore | None = field(default=None, repr=False)
 
     # -- discovery -----------------------------------------------------------------------
     def refs(self) -> list[RunRef]:
@@ -75,9 +84,18 @@ class Catalog:
             return hit[1]
         with _cache.using(self.cache):
             run = (self.loader or _load)(ref)
+        self._attach_slot(ref, print_, run)
         self._memo[ref] = (print_, run)
         self._evict()
         return run
+
+    def _attach_slot(self, ref: RunRef, print_: Fingerprint, run: Run) -> None:
+        """Analysis answers about ``run`` are kept beside the cache (see :func:`store_answers`)."""
+        if self.cache is None or not self.store_facts:
+            return
+        if self._facts is None:
+            self._facts = FactStore(self.cache.root)
+        store_answers(self._facts, ref, print_, run)
 
     def _evict(self) -> None:
         points = sum(_points(run) for _, run in self._memo.values())
@@ -214,20 +232,44 @@ def _points(run: Run) -> int:
     return sum(len(series) for series in run.metrics.values())
 
 
+def store_answers(store: FactStore, ref: RunRef, print_: Fingerprint, run: Run) -> None:
+    """Let analysis keep its answers about ``run`` (read from ``ref``'s files, whose
+    fingerprint is ``print_``, taken before the read) in ``store``: keyed by that
+    fingerprint and the shape of what was read (see :mod:`.fact_store`)."""
+    if not print_:
+        return
+    paths = [os.path.abspath(p) for p in ref.paths]
+    files = [[os.path.abspath(entry), *facts] for entry, *facts in print_]
+    slot = store.slot([ref.source, ref.id, *paths], [files, _shape(run)], paths)
+    if slot is not None:
+        attach(run, slot)
+
+
+def _shape(run: Run) -> list[list]:
+    """What was read, in brief: each series' key, length and last step, and the length of
+    the log's clock. A second guard beside the fingerprint: data that grew cannot be taken
+    for the data it grew from."""
+    shape: list[list] = [[key, len(s), s.last_step] for key, s in run.metrics.items()]
+    shape.append(["", len(run.timestamps) if run.timestamps is not None else -1, None])
+    return shape
+
+
 def _load(ref: RunRef) -> Run:
     return source_named(ref.source).load(ref)
 
 
 def fingerprint(ref: RunRef) -> Fingerprint:
-    """Sizes and mtimes of a run's files (folders: their files and ``files/``), cheap to take."""
-    out: list[tuple[str, int, int]] = []
+    """Size, mtime, ctime and inode of each of a run's files (folders: their files and
+    ``files/``), cheap to take. The ctime moves on every write, even one that restores the
+    mtime; the inode changes when a file is replaced by another."""
+    out: list[tuple[str, int, int, int, int]] = []
     for path in ref.paths:
         for entry in _entries(path):
             try:
                 st = os.stat(entry)
             except OSError:
                 continue
-            out.append((entry, st.st_size, st.st_mtime_ns))
+            out.append((entry, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
     return tuple(out)
 
 

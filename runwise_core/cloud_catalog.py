@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cache import RunCache
+from .cloud_names import PROJECT_ENV, parse_cloud_selector, parse_project  # noqa: F401 (their old home)
 from .catalog import default_cache
 from .errors import RunNotFound, RunwiseError, UsageError
 from .model import Run, RunState, Series
@@ -55,8 +56,6 @@ from .sources.wandb_cloud_client import (
 )
 from .sources.wandb_time import parse_time
 
-#: The environment variable naming the W&B project front ends read (``--wandb`` overrides it).
-PROJECT_ENV = "RUNWISE_WANDB_PROJECT"
 #: Rows asked of the server's sampled history (the history view shows at most 1,000 per key).
 DEFAULT_SAMPLES = 1000
 #: Rows per run when loading for a list (a trend and a sparkline need few).
@@ -79,32 +78,6 @@ LOAD_WORKERS = 4
 Progress = Callable[[float, float | None, str], None]
 #: ``cache=`` default: the on-disk cache local runs use (none when RUNWISE_NO_CACHE is set).
 DEFAULT_CACHE: Any = object()
-_PROJECT = re.compile(r"^[\w.\-]+(/[\w.\-]+)?$")
-_RUN_URL = re.compile(r"(?:^|/)(?P<entity>[\w.\-]+)/(?P<project>[\w.\-]+)/(?:runs/)?(?P<id>[\w\-]+)/?$")
-
-
-def parse_project(project: str) -> tuple[str | None, str]:
-    """``ENTITY/PROJECT`` (or ``PROJECT``, for the key's default entity) split in two."""
-    text = (project or "").strip().strip("/")
-    if not _PROJECT.match(text):
-        raise UsageError(f"W&B project {project!r}: expected ENTITY/PROJECT, e.g. my-team/my-project "
-                         "(--wandb ENTITY/PROJECT or RUNWISE_WANDB_PROJECT)")
-    entity, _, name = text.rpartition("/")
-    return (entity or None), name
-
-
-def parse_cloud_selector(text: str) -> tuple[str, str] | None:
-    """``ENTITY/PROJECT/RUN_ID`` or a W&B run URL as ``("ENTITY/PROJECT", RUN_ID)``; None for
-    anything else (a local selector: an id, a prefix, a name, ``latest``). Lets ``compare``
-    take one cloud run and one local run. Three slash-separated names are read as a cloud
-    run, so a local selector never has two slashes."""
-    text = text.strip()
-    if text.count("/") < 2:
-        return None
-    match = _RUN_URL.search(text.split("?")[0].split("#")[0])
-    if not match:
-        return None
-    return f"{match['entity']}/{match['project']}", match["id"]
 
 
 @dataclass(frozen=True)

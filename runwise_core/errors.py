@@ -16,7 +16,6 @@ once, where a reader meets them.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -53,5 +52,7 @@ def closest(word: str, candidates: Iterable[str], n: int = 5) -> list[str]:
     pool = list(dict.fromkeys(candidates))
     low = word.lower()
     contains = [c for c in pool if low and low in c.lower()]
+    import difflib  # only an error needs it: start-up does not pay for it
+
     fuzzy = difflib.get_close_matches(word, pool, n=n, cutoff=0.5)
     return list(dict.fromkeys(contains + fuzzy))[:n]

@@ -23,13 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib as _toml
-else:  # pragma: no cover - exercised on 3.10 only
-    try:
-        import tomli as _toml  # type: ignore[import-not-found,no-redef]
-    except ImportError:
-        _toml = None  # type: ignore[assignment]
+
+def _toml() -> Any:
+    """The TOML parser (tomllib, or tomli before 3.11), or None; imported only when a settings
+    file is found, so a folder without one does not pay for it."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    try:  # pragma: no cover - exercised on 3.10 only
+        import tomli  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover
+        return None
+    return tomli  # pragma: no cover
+
 
 #: Role names accepted in ``[tool.runwise.roles]`` (the values of ``roles.Role``).
 ROLE_NAMES = ("train_loss", "val_loss", "loss", "accuracy", "lr", "grad_norm", "throughput", "other")
@@ -141,11 +148,12 @@ def load_settings(start: Path | str | None = None) -> Settings:
             candidate = here / name
             if not candidate.is_file():
                 continue
-            if _toml is None:
+            toml = _toml()
+            if toml is None:
                 return Settings(notes=(f"{candidate}: tomllib/tomli not available on this Python; settings ignored",))
             try:
                 with candidate.open("rb") as handle:
-                    data = _toml.load(handle)
+                    data = toml.load(handle)
             except (OSError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
                 return Settings(path=str(candidate), notes=(f"{candidate}: unreadable ({exc}); using defaults",))
             table = data.get("tool", {}).get("runwise") if isinstance(data.get("tool"), dict) else None

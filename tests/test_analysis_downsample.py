@@ -122,3 +122,63 @@ def test_grid_width_is_round_and_fits_the_row_limit():
     for lo, hi in ((0, 5), (3, 99_999), (12_345, 6_789_012)):
         w = grid_width(lo, hi, 200)
         assert hi // w - lo // w + 1 <= 200
+
+
+# -- the vectorized code against a plain loop ---------------------------------------------------
+def _loop_reference(series: Series, samples: int, max_non_finite: int) -> tuple[list[int], list[tuple]]:
+    """The guarantees written as a loop over points: the kept indices and, per non-empty
+    bucket, (start step, count, finite min, finite max, non-finite count)."""
+    steps, values = series.steps.tolist(), series.values.tolist()
+    n = len(steps)
+    samples = max(samples, 8)
+    width = bucket_width(steps[0], steps[-1], max(samples // 4 - 1, 1))
+    origin = steps[0] // width * width
+    buckets: dict[int, list[int]] = {}
+    for i, s in enumerate(steps):
+        buckets.setdefault((s - origin) // width, []).append(i)
+    finite = [np.isfinite(v) for v in values]
+    grid = []
+    for k, idx in buckets.items():
+        vals = [values[i] for i in idx if finite[i]]
+        grid.append((origin + k * width, len(idx), min(vals) if vals else None, max(vals) if vals else None,
+                     sum(not finite[i] for i in idx)))
+    if n <= samples:
+        return list(range(n)), grid
+    keep = {0, n - 1}
+    for idx in buckets.values():
+        keep.update(i for i in (idx[0], idx[-1]) if finite[i])
+        vals = [(values[i], i) for i in idx if finite[i]]
+        if vals:
+            lo, hi = min(v for v, _ in vals), max(v for v, _ in vals)
+            keep.add(next(i for v, i in vals if v == lo))  # the first point reaching each extreme
+            keep.add(next(i for v, i in vals if v == hi))
+    keep.update([i for i in range(n) if not finite[i]][:max_non_finite])
+    return sorted(keep), grid
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, -0.0, 1.0, -2.5, 3.25, 1e300, float("nan"),
+                                                              float("inf"), -float("inf")])),
+                min_size=1, max_size=400),
+       st.sampled_from([2, 8, 10, 40, 100]), st.sampled_from([0, 1, 3, 100]), st.integers(-50, 50))
+def test_downsample_equals_a_loop_over_the_points(points, samples, max_non_finite, offset):
+    steps = np.cumsum([gap for gap, _ in points]).astype(np.int64) + offset
+    values = np.array([v for _, v in points], dtype=np.float64)
+    series = Series(steps, values)
+    kept, grid = _loop_reference(series, samples, max_non_finite)
+    ds = downsample(series, samples, max_non_finite=max_non_finite)
+    assert ds.points.steps.tolist() == steps[kept].tolist()
+    assert np.array_equal(ds.points.values, values[kept], equal_nan=True)
+    b = ds.buckets
+    got = [(int(s), int(c), None if np.isnan(lo) else float(lo), None if np.isnan(hi) else float(hi), int(nf))
+           for s, c, lo, hi, nf in zip(b.starts, b.counts, b.min, b.max, b.non_finite)]
+    assert got == grid
+
+
+@given(st.lists(st.integers(-(2**62), 2**62), max_size=60))
+def test_sorted_unique_is_np_unique(values):
+    from runwise_core.analysis.unique import sorted_unique
+
+    a = np.array(values, dtype=np.int64)
+    got, want = sorted_unique(a), np.unique(a)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()

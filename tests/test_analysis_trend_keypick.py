@@ -54,3 +54,40 @@ def test_primary_key_prefers_the_training_loss():
     assert primary_key(m) == "loss"
     assert primary_key({"acc": _s([1.0])}) == "acc"
     assert primary_key({}) is None
+
+
+def _trend_with_numpy(series: Series) -> Trend:
+    """The trend rule written with np.percentile and np.median on the points as logged."""
+    y = series.values[np.isfinite(series.values)]
+    n = y.size
+    if n < 2:
+        return Trend.FLAT
+    lo, hi = np.percentile(y, [5, 95]) if n >= 20 else (y.min(), y.max())
+    spread = float(hi - lo)
+    if spread <= 0:
+        return Trend.FLAT
+    k = max(n // 5, 1)
+    change = float(np.median(y[-k:]) - np.median(y[:k]))
+    if n >= 10:
+        d = np.diff(y)
+        noise = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / np.sqrt(2.0)
+        if abs(change) < 2.0 * noise:
+            return Trend.NOISY if noise > 0.1 * spread else Trend.FLAT
+    if abs(change) < 0.1 * spread:
+        return Trend.FLAT
+    return Trend.DOWN if change < 0 else Trend.UP
+
+
+def test_trend_is_the_numpy_rule_on_every_kind_of_curve():
+    rng = np.random.default_rng(3)
+    for n in (2, 19, 20, 300, 5_001, 200_000):
+        t = np.linspace(0, 1, n)
+        curves = [np.exp(-5 * t), 1e-3 * 0.5 * (1 + np.cos(np.pi * t)), np.cos(np.pi * t) ** 2,
+                  rng.standard_normal(n), np.round(rng.standard_normal(n)), rng.choice([0.0, -0.0, 1.0], n),
+                  rng.choice([0.0, -0.0], n), np.full(n, 2.0), t + 0.01 * rng.standard_normal(n)]
+        for y in curves:
+            y = y.copy()
+            if n > 100:
+                y[rng.integers(0, n, 3)] = [np.nan, np.inf, 50.0]
+            s = Series(np.arange(n, dtype=np.int64), y)
+            assert trend_of(s) is _trend_with_numpy(s)

@@ -261,7 +261,8 @@ def test_the_mcp_json_entry_starts_the_console_script(root):
 
     async def go():
         server = StdioServerParameters(command=str(command), args=entry["args"],
-                                       env={**entry["env"], "PYTHONPATH": server_env(root)["PYTHONPATH"]}, cwd=root)
+                                       env={**entry["env"], "PYTHONPATH": server_env(root)["PYTHONPATH"],
+                                            "RUNWISE_CACHE_DIR": server_env(root)["RUNWISE_CACHE_DIR"]}, cwd=root)
         async with Client(server, mode="legacy") as client:
             result = await client.call_tool("list_runs", {})
             assert not result.is_error

@@ -81,9 +81,11 @@ def cli_error(root: Path, argv: list[str]) -> str:
 
 def server_env(root: Path, **extra: str) -> dict[str, str]:
     """The environment a server subprocess needs, passed explicitly (the client adds only
-    HOME, PATH and the like): the roots, the import path, and no W&B network."""
+    HOME, PATH and the like): the roots, the import path, no W&B network, and the test
+    process's cache folder (conftest: never the developer's ~/.cache)."""
     env = {
         "RUNWISE_ROOT": str(root),
+        "RUNWISE_CACHE_DIR": os.environ["RUNWISE_CACHE_DIR"],
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)),
         "WANDB_MODE": "offline",
         "WANDB_SILENT": "true",

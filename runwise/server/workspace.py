@@ -63,7 +63,8 @@ class Workspace:
                  cloud_default: bool = True) -> None:
         self.roots = roots
         self._loader = loader
-        self.catalog = Catalog(list(roots.paths), loader=self._load_confined)
+        # a test's loader (a fake) reads no files: its answers must not be kept on disk
+        self.catalog = Catalog(list(roots.paths), loader=self._load_confined, store_facts=loader is None)
         self.settings = settings if settings is not None else load_settings(roots.paths[0])
         self.lock = threading.Lock()
         self._files: OrderedDict[str, tuple[tuple[int, int], list[Run]]] = OrderedDict()

@@ -17,7 +17,8 @@ Guarantees of :func:`downsample` (the same for any series, and tested):
 
 The bucket summary (per bucket: start step, point count, min, max, non-finite count) is
 returned too, so a renderer can show a compact step grid instead of a point list.
-Vectorized (``np.minimum.reduceat`` and friends), so 1M points take milliseconds.
+Vectorized (bucket edges found by binary search, ``np.minimum.reduceat`` and friends, one
+``argmin``/``argmax`` per bucket), so 1M points take a few passes over the values.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model import Series
+from .unique import sorted_unique
 
 #: Points kept per bucket: first, last, min, max.
 POINTS_PER_BUCKET = 4
@@ -105,6 +107,47 @@ def _round_above(width: int) -> int:
         mag *= 10
 
 
+def _segments(steps: np.ndarray, origin: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The index of each non-empty bucket's first point and the bucket's number, for sorted
+    ``steps``: bucket ``k`` holds ``origin + k * width <= step < origin + (k + 1) * width``.
+
+    Found by binary search of the bucket edges, not by dividing every step: the cost follows
+    the number of buckets, not of points.
+    """
+    k0 = (int(steps[0]) - origin) // width
+    k1 = (int(steps[-1]) - origin) // width
+    edges = origin + np.arange(k0 + 1, k1 + 1, dtype=np.int64) * width
+    inner = np.searchsorted(steps, edges, side="left")
+    # a bucket without points has the same first index as the next one: keep the last of a run
+    bounds = np.concatenate(([0], inner))
+    nonempty = np.concatenate((bounds[1:] != bounds[:-1], [True])) if bounds.size > 1 else np.array([True])
+    nonempty &= bounds < steps.size
+    seg_starts = bounds[nonempty].astype(np.int64)
+    seg_ids = np.arange(k0, k1 + 1, dtype=np.int64)[nonempty]
+    return seg_starts, seg_ids
+
+
+def _finite_extremes(v: np.ndarray, seg_starts: np.ndarray, dirty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment, the min and max of its finite values (+inf / -inf where there are none).
+    ``dirty`` lists the segments holding a non-finite value: only those are looked at again,
+    so a series with a few NaN costs no masked copy of all its values."""
+    bmin, bmax = np.minimum.reduceat(v, seg_starts), np.maximum.reduceat(v, seg_starts)
+    ends = np.append(seg_starts[1:], v.size)
+    at = np.zeros(1, dtype=np.int64)
+    for i in dirty.tolist():
+        part = v[seg_starts[i]:ends[i]]
+        finite = np.isfinite(part)
+        # reduceat, as for the clean segments: a min over 0.0 and -0.0 keeps the same one
+        bmin[i] = np.minimum.reduceat(np.where(finite, part, np.inf), at)[0]
+        bmax[i] = np.maximum.reduceat(np.where(finite, part, -np.inf), at)[0]
+    return bmin, bmax
+
+
+def bucket_grid(series: Series, n_buckets: int, origin: int | None = None, width: int | None = None) -> Buckets:
+    """The bucket grid of ``series`` (see :func:`make_buckets`), without each point's bucket."""
+    return _grid(series, n_buckets, origin, width)[0]
+
+
 def make_buckets(
     series: Series, n_buckets: int, origin: int | None = None, width: int | None = None
 ) -> tuple[Buckets, np.ndarray]:
@@ -114,37 +157,37 @@ def make_buckets(
     ``width`` steps wide (default: :func:`bucket_width` of the series' span), so grids of
     several keys given the same origin and width line up.
     """
+    buckets, seg_starts, _ = _grid(series, n_buckets, origin, width)
+    return buckets, np.repeat(np.arange(seg_starts.size), buckets.counts)
+
+
+def _grid(series: Series, n_buckets: int, origin: int | None,
+          width: int | None) -> tuple[Buckets, np.ndarray, np.ndarray]:
+    """The grid, the index of each listed bucket's first point, and of each non-finite point."""
     s, v = series.steps, series.values
     if s.size == 0:
         empty_i = np.zeros(0, dtype=np.int64)
         empty_f = np.zeros(0, dtype=np.float64)
-        return Buckets(1, empty_i, empty_i, empty_f, empty_f, empty_i, empty_f), empty_i
+        return Buckets(1, empty_i, empty_i, empty_f, empty_f, empty_i, empty_f), empty_i, empty_i
     if width is None:
         width = bucket_width(int(s[0]), int(s[-1]), n_buckets)
     if origin is None:
         origin = (int(s[0]) // width) * width
-    raw_idx = (s - origin) // width
-    # Points are sorted by step, so bucket ids are non-decreasing: segment boundaries.
-    change = np.flatnonzero(np.diff(raw_idx)) + 1
-    seg_starts = np.concatenate(([0], change))
-    seg_ids = raw_idx[seg_starts]
-    counts = np.diff(np.concatenate((seg_starts, [s.size])))
-    finite = np.isfinite(v)
-    vmin = np.where(finite, v, np.inf)
-    vmax = np.where(finite, v, -np.inf)
-    bmin = np.minimum.reduceat(vmin, seg_starts)
-    bmax = np.maximum.reduceat(vmax, seg_starts)
-    nf = np.add.reduceat((~finite).astype(np.int64), seg_starts)
-    bmin = np.where(np.isinf(bmin) & (nf == counts), np.nan, bmin)
-    bmax = np.where(np.isinf(bmax) & (nf == counts), np.nan, bmax)
-    # The first non-finite value of each bucket (0.0 where none).
-    first_nf = np.zeros(seg_starts.size, dtype=np.float64)
-    nf_idx = np.flatnonzero(~finite)
+    seg_starts, seg_ids = _segments(s, origin, width)
+    counts = np.diff(np.append(seg_starts, s.size))
+    nf_idx = np.flatnonzero(~np.isfinite(v))
+    first_nf = np.zeros(seg_starts.size, dtype=np.float64)  # the first non-finite value of each bucket
+    nf = np.zeros(seg_starts.size, dtype=np.int64)
+    dirty = np.zeros(0, dtype=np.int64)
     if nf_idx.size:
         seg_of_nf = np.searchsorted(seg_starts, nf_idx, side="right") - 1
-        uniq, first_pos = np.unique(seg_of_nf, return_index=True)
-        first_nf[uniq] = v[nf_idx[first_pos]]
-    seg_index = np.repeat(np.arange(seg_starts.size), counts)
+        dirty, first_pos, per = np.unique(seg_of_nf, return_index=True, return_counts=True)
+        first_nf[dirty] = v[nf_idx[first_pos]]
+        nf[dirty] = per
+    bmin, bmax = _finite_extremes(v, seg_starts, dirty)
+    if nf_idx.size:
+        bmin = np.where(np.isinf(bmin) & (nf == counts), np.nan, bmin)
+        bmax = np.where(np.isinf(bmax) & (nf == counts), np.nan, bmax)
     buckets = Buckets(
         width=width,
         starts=(origin + seg_ids * width).astype(np.int64),
@@ -154,7 +197,7 @@ def make_buckets(
         non_finite=nf,
         first_non_finite=first_nf,
     )
-    return buckets, seg_index
+    return buckets, seg_starts, nf_idx
 
 
 def downsample(series: Series, samples: int, max_non_finite: int = 100, origin: int | None = None) -> Downsampled:
@@ -162,44 +205,42 @@ def downsample(series: Series, samples: int, max_non_finite: int = 100, origin: 
     losing an extreme. See the module docstring for the guarantees.
 
     At most ``samples`` finite points are kept (``samples`` below 8 is raised to 8: two
-    buckets' first/last/min/max), plus up to ``max_non_finite`` NaN/Inf points.
+    buckets' first/last/min/max), plus up to ``max_non_finite`` NaN/Inf points. The work is a
+    few passes over the points plus one ``argmin``/``argmax`` per bucket (about
+    ``samples / 4`` buckets).
     """
     samples = max(int(samples), 2 * POINTS_PER_BUCKET)
     n = len(series)
     v = series.values
-    finite = np.isfinite(v)
-    nf_total = int(n - finite.sum())
     # Rounding the origin down can add one bucket: ask for one fewer to stay within samples.
     n_buckets = max(samples // POINTS_PER_BUCKET - 1, 1)
-    buckets, seg_index = make_buckets(series, n_buckets, origin)
+    buckets, seg_starts, nf_idx = _grid(series, n_buckets, origin, None)
+    nf_total = int(nf_idx.size)
     if n <= samples:
         return Downsampled(series, buckets, n, nf_total, 0)
-    seg_starts = np.concatenate(([0], np.flatnonzero(np.diff(seg_index)) + 1))
-    seg_ends = np.concatenate((seg_starts[1:], [n])) - 1
-    keep = np.zeros(n, dtype=bool)
+    seg_ends = np.append(seg_starts[1:], n) - 1
     # Each bucket's first and last finite-or-not point shapes the curve; a non-finite one is
     # kept through the non-finite rule below (so the cap holds), except the series' own ends.
-    keep[seg_starts[finite[seg_starts]]] = True
-    keep[seg_ends[finite[seg_ends]]] = True
-    keep[0] = keep[n - 1] = True
-    # Position of each bucket's min / max among its finite values: argmin over a masked copy.
-    idx = np.arange(n)
-    vmin = np.where(finite, v, np.inf)
-    vmax = np.where(finite, v, -np.inf)
-    bmin = np.minimum.reduceat(vmin, seg_starts)
-    bmax = np.maximum.reduceat(vmax, seg_starts)
-    is_min = (vmin == bmin[seg_index]) & finite
-    is_max = (vmax == bmax[seg_index]) & finite
-    # The first point reaching the bucket's min / max.
-    big = n + 1
-    first_min = np.minimum.reduceat(np.where(is_min, idx, big), seg_starts)
-    first_max = np.minimum.reduceat(np.where(is_max, idx, big), seg_starts)
-    keep[first_min[first_min < big]] = True
-    keep[first_max[first_max < big]] = True
-    nf_idx = np.flatnonzero(~finite)
-    dropped = max(nf_idx.size - max_non_finite, 0)
-    keep[nf_idx[:max_non_finite]] = True
-    kept = np.flatnonzero(keep)
+    keep: list[np.ndarray] = [np.array([0, n - 1]), seg_starts[np.isfinite(v[seg_starts])],
+                              seg_ends[np.isfinite(v[seg_ends])]]
+    # The first point reaching each bucket's min / max among its finite values (in a bucket
+    # with a non-finite value, that value stands in as +inf / -inf: no finite value ties it).
+    dirty = buckets.non_finite > 0
+    picks = []
+    for a, e, has_nf, count, nf in zip(seg_starts.tolist(), (seg_ends + 1).tolist(), dirty.tolist(),
+                                       buckets.counts.tolist(), buckets.non_finite.tolist()):
+        if count == nf:
+            continue  # no finite value: no min or max to keep
+        part = v[a:e]
+        low, high = part, part
+        if has_nf:
+            finite = np.isfinite(part)
+            low, high = np.where(finite, part, np.inf), np.where(finite, part, -np.inf)
+        picks += [a + int(np.argmin(low)), a + int(np.argmax(high))]
+    keep.append(np.array(picks, dtype=np.int64))
+    dropped = max(nf_total - max_non_finite, 0)
+    keep.append(nf_idx[:max_non_finite])
+    kept = sorted_unique(np.concatenate(keep))
     return Downsampled(Series(series.steps[kept], v[kept]), buckets, n, nf_total, dropped)
 
 

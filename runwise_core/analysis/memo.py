@@ -28,19 +28,40 @@ _lock = threading.Lock()
 
 def memoized(owner: object, key: Hashable, compute: Callable[[], T]) -> T:
     """``compute()``, or the value it gave for ``key`` on this very ``owner`` object before."""
-    oid = id(owner)
     with _lock:
-        entry = _entries.get(oid)
-        if entry is None or entry[0]() is not owner:
-            entry = (weakref.ref(owner, functools.partial(_drop, oid)), {})
-            _entries[oid] = entry
-        table = entry[1]
+        table = _table(owner)
         if key in table:
             return table[key]
     value = compute()  # outside the lock: two threads may compute once each, both exact
     with _lock:
         table.setdefault(key, value)
     return value
+
+
+def attach(owner: object, key: Hashable, value: Any) -> None:
+    """Keep ``value`` beside ``owner`` under ``key`` (replacing what was there), for as long as
+    the very object lives: how the catalog tells analysis where a run's answers are stored."""
+    with _lock:
+        _table(owner)[key] = value
+
+
+def attached(owner: object, key: Hashable) -> Any:
+    """What :func:`attach` or :func:`memoized` keeps beside ``owner`` under ``key``, or None."""
+    with _lock:
+        entry = _entries.get(id(owner))
+        if entry is None or entry[0]() is not owner:
+            return None
+        return entry[1].get(key)
+
+
+def _table(owner: object) -> dict[Hashable, Any]:
+    """The results kept for ``owner`` (created empty); the caller holds the lock."""
+    oid = id(owner)
+    entry = _entries.get(oid)
+    if entry is None or entry[0]() is not owner:
+        entry = (weakref.ref(owner, functools.partial(_drop, oid)), {})
+        _entries[oid] = entry
+    return entry[1]
 
 
 def _drop(oid: int, _ref: object = None, entries: dict = _entries, lock: threading.Lock = _lock) -> None:

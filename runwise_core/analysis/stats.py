@@ -54,8 +54,9 @@ def series_stats(series: Series) -> SeriesStats:
     nan = int(nan_mask.sum())
     inf = int(n - nan - finite_mask.sum())
     if finite_mask.any():
-        fv = v[finite_mask]
-        fs = s[finite_mask]
+        all_finite = nan == 0 and inf == 0
+        fv = v if all_finite else v[finite_mask]  # (no copy of a clean series)
+        fs = s if all_finite else s[finite_mask]
         i_min = int(np.argmin(fv))
         i_max = int(np.argmax(fv))
         mn, mx = float(fv[i_min]), float(fv[i_max])

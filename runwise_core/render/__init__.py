@@ -10,52 +10,54 @@ files and never parse another renderer's output.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..analysis.downsample import downsample
 from ..errors import UsageError
-from ..model import Series
 from ..tokens import estimate
-from ..views import (AnomalyReport, BestList, Comparison, ConfigView, History, KeyList, LiveStatus, RunList, RunSummary,
-                     StabilityTable, StatsTable)
-from . import jsondoc
 from .budget import fit_doc, fit_json
 from .doc import Doc
-from .layout_metrics import layout_compare, layout_history, layout_keys, layout_stability, layout_stats
-from .layout_runs import layout_anomaly_report, layout_best, layout_config, layout_live, layout_run_list, layout_run_summary
 from .markdown import to_markdown
 from .text import to_text
 
+if TYPE_CHECKING:
+    from ..views import History
+
 FORMATS = ("text", "md", "json")
 
-_LAYOUTS: dict[type, Callable[[Any], Doc]] = {
-    RunList: layout_run_list,
-    RunSummary: layout_run_summary,
-    AnomalyReport: layout_anomaly_report,
-    KeyList: layout_keys,
-    StatsTable: layout_stats,
-    StabilityTable: layout_stability,
-    Comparison: layout_compare,
-    LiveStatus: layout_live,
-    ConfigView: layout_config,
-    BestList: layout_best,
+# Each view result type (by class name) to the module and function of its layout, and of its
+# JSON form with the top-level keys a budget may trim and the hint when it does. Modules are
+# imported when first needed: a command pays for the one view it prints, not for all of them.
+_LAYOUTS: dict[str, tuple[str, str]] = {
+    "RunList": ("layout_runs", "layout_run_list"),
+    "RunSummary": ("layout_runs", "layout_run_summary"),
+    "AnomalyReport": ("layout_runs", "layout_anomaly_report"),
+    "KeyList": ("layout_metrics", "layout_keys"),
+    "StatsTable": ("layout_metrics", "layout_stats"),
+    "StabilityTable": ("layout_metrics", "layout_stability"),
+    "Comparison": ("layout_metrics", "layout_compare"),
+    "LiveStatus": ("layout_runs", "layout_live"),
+    "ConfigView": ("layout_runs", "layout_config"),
+    "BestList": ("layout_runs", "layout_best"),
+}
+_JSON: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "RunList": ("runs_dict", ("runs",), "use -n N"),
+    "RunSummary": ("summary_dict", ("config", "summary", "metrics", "anomalies"), "use -k KEYS"),
+    "AnomalyReport": ("anomaly_report_dict", ("anomalies", "keys_checked"), "use -k KEYS"),
+    "KeyList": ("keys_dict", ("keys", "non_scalar"), "runwise keys ID PREFIX"),
+    "StatsTable": ("stats_dict", ("stats",), "use -k KEYS"),
+    "StabilityTable": ("stability_dict", ("stability",), "use -k KEYS"),
+    "Comparison": ("compare_dict", ("config_diff", "only_a", "only_b", "metrics"), "use -f TEXT or -t PCT"),
+    "LiveStatus": ("live_dict", ("console", "latest"), ""),
+    "ConfigView": ("config_dict", ("config",), "use -f TEXT"),
+    "BestList": ("best_dict", ("runs",), "use -n N"),
+    "History": ("history_dict", (), "use --samples N or --steps FROM:TO"),
 }
 
-# (to_dict, the top-level keys a budget may trim, the hint when it does)
-_JSON: dict[type, tuple[Callable[[Any], dict[str, Any]], tuple[str, ...], str]] = {
-    RunList: (jsondoc.runs_dict, ("runs",), "use -n N"),
-    RunSummary: (jsondoc.summary_dict, ("config", "summary", "metrics", "anomalies"), "use -k KEYS"),
-    AnomalyReport: (jsondoc.anomaly_report_dict, ("anomalies", "keys_checked"), "use -k KEYS"),
-    KeyList: (jsondoc.keys_dict, ("keys", "non_scalar"), "runwise keys ID PREFIX"),
-    StatsTable: (jsondoc.stats_dict, ("stats",), "use -k KEYS"),
-    StabilityTable: (jsondoc.stability_dict, ("stability",), "use -k KEYS"),
-    Comparison: (jsondoc.compare_dict, ("config_diff", "only_a", "only_b", "metrics"), "use -f TEXT or -t PCT"),
-    LiveStatus: (jsondoc.live_dict, ("console", "latest"), ""),
-    ConfigView: (jsondoc.config_dict, ("config",), "use -f TEXT"),
-    BestList: (jsondoc.best_dict, ("runs",), "use -n N"),
-    History: (jsondoc.history_dict, (), "use --samples N or --steps FROM:TO"),
-}
+
+def _function(module: str, name: str) -> Callable[..., Any]:
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 def _writer(fmt: str) -> Callable[[Doc], str]:
@@ -68,21 +70,23 @@ def render(result: Any, fmt: str = "text", max_tokens: int | None = None) -> str
         raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if max_tokens is not None and max_tokens < 1:
         raise UsageError(f"--max-tokens must be positive (got {max_tokens})")
-    kind = type(result)
+    kind = type(result).__name__
     if fmt == "json":
-        if kind is History:
+        if kind == "History":
             return _history_json(result, max_tokens)
         to_dict, trim, hint = _JSON[kind]
-        return fit_json(to_dict(result), max_tokens, trim, hint)
+        return fit_json(_function("jsondoc", to_dict)(result), max_tokens, trim, hint)
     write = _writer(fmt)
-    if kind is History:
+    if kind == "History":
         return _history_text(result, max_tokens, write)
-    return fit_doc(_LAYOUTS[kind](result), max_tokens, write)
+    return fit_doc(_function(*_LAYOUTS[kind])(result), max_tokens, write)
 
 
-def _history_text(h: History, max_tokens: int | None, write: Callable[[Doc], str]) -> str:
+def _history_text(h: "History", max_tokens: int | None, write: Callable[[Doc], str]) -> str:
     """A history that does not fit is coarsened (rows merged pairwise, min/max kept exact)
     before anything is cut, so the whole step range stays visible."""
+    from .layout_metrics import layout_history
+
     doc = layout_history(h)
     text = write(doc)
     if max_tokens is None or estimate(text) <= max_tokens:
@@ -98,7 +102,11 @@ def _history_text(h: History, max_tokens: int | None, write: Callable[[Doc], str
     return fit_doc(doc, max_tokens, write)
 
 
-def _history_json(h: History, max_tokens: int | None) -> str:
+def _history_json(h: "History", max_tokens: int | None) -> str:
+    from ..analysis.downsample import downsample
+    from ..model import Series
+    from . import jsondoc
+
     data = jsondoc.history_dict(h)
     text = fit_json(data, None, ())
     if max_tokens is None or estimate(text) <= max_tokens:

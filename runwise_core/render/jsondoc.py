@@ -8,15 +8,17 @@ steps are integers; states are their names; keys are stable and only ever added 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..analysis.compare import MISSING
-from ..analysis.stats import SeriesStats
-from ..views import (AnomalyReport, BestList, Comparison, ConfigView, History, KeyList, LiveStatus, RunList, RunSummary,
-                     StabilityTable, StatsTable)
 from .sparkline import sparkline
+
+if TYPE_CHECKING:  # annotations only: rendering one view does not import the others
+    from ..analysis.stats import SeriesStats
+    from ..views import (AnomalyReport, BestList, Comparison, ConfigView, History, KeyList, LiveStatus, RunList,
+                         RunSummary, StabilityTable, StatsTable)
 
 
 def number(x: Any) -> Any:

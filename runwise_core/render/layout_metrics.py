@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..analysis.compare import MISSING
 from ..analysis.downsample import coarsen
+from ..analysis.unique import sorted_unique
 from ..numfmt import fmt
-from ..views import Comparison, History, KeyList, StabilityTable, StatsTable
 from .cells import at, num, pct, signed, step, step_text
 from .doc import Code, Doc, Heading, Line, Table
 from .layout_runs import config_value
+
+if TYPE_CHECKING:  # annotations only: rendering one view does not import the others
+    from ..views import Comparison, History, KeyList, StabilityTable, StatsTable
 
 
 def _who(run_id: str, run_name: str) -> str:
@@ -126,7 +129,7 @@ def layout_history(h: History, factor: int = 1, force_grid: bool = False) -> Doc
     # A key with NaN/Inf gets a third column: how many non-finite points each row holds
     # (blank for none), so the rows where training broke show in the grid itself.
     with_nf = [kh.stats.non_finite > 0 for kh in h.keys]
-    starts = np.unique(np.concatenate([g.starts for g in grids])) if grids else np.zeros(0, dtype=np.int64)
+    starts = sorted_unique(np.concatenate([g.starts for g in grids])) if grids else np.zeros(0, dtype=np.int64)
     cols = []
     for g in grids:
         pos = np.searchsorted(g.starts, starts)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..numfmt import fmt, fmt_duration
-from ..views import AnomalyReport, BestList, ConfigView, LiveStatus, RunList, RunSummary
 from .cells import at, name, num, step, step_text
 from .doc import Code, Doc, Heading, Line, Table
 from .sparkline import COMPACT_BLOCKS, sparkline
+
+if TYPE_CHECKING:  # annotations only: rendering one view does not import the others
+    from ..views import AnomalyReport, BestList, ConfigView, LiveStatus, RunList, RunSummary
 
 #: Sparkline width in a run list (compact glyphs: about half a token per block).
 LIST_SPARK = 4

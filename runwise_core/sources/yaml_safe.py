@@ -10,19 +10,39 @@ kept and the rest reads as the names it mentions.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ..errors import UnreadableLog
 
 
-class TagTolerantLoader(yaml.SafeLoader):
-    """SafeLoader that turns any unknown tag into plain data (see the module docstring)."""
+def __getattr__(name: str) -> Any:
+    """``TagTolerantLoader``, built on first use: PyYAML costs ~10 ms to import, which every
+    command would pay through the readers that merely might meet a YAML file."""
+    if name == "TagTolerantLoader":
+        return _tag_tolerant_loader()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _construct_unknown(loader: TagTolerantLoader, node: yaml.Node) -> Any:
+@functools.lru_cache(maxsize=1)
+def _tag_tolerant_loader() -> type:
+    import yaml
+
+    class TagTolerantLoader(yaml.SafeLoader):
+        """SafeLoader that turns any unknown tag into plain data (see the module docstring)."""
+
+    TagTolerantLoader.add_constructor(None, _construct_unknown)
+    # SafeLoader knows no python/* tags, but guard against any registered on the base classes.
+    for tag in list(TagTolerantLoader.yaml_constructors):
+        if tag and tag.startswith("tag:yaml.org,2002:python/"):
+            del TagTolerantLoader.yaml_constructors[tag]
+    return TagTolerantLoader
+
+
+def _construct_unknown(loader: Any, node: Any) -> Any:
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         return loader.construct_mapping(node, deep=True)
     if isinstance(node, yaml.SequenceNode):
@@ -36,13 +56,6 @@ def _construct_unknown(loader: TagTolerantLoader, node: yaml.Node) -> Any:
     return tag[len(prefix):].split(":", 1)[-1] if tag.startswith(prefix) else tag
 
 
-TagTolerantLoader.add_constructor(None, _construct_unknown)
-# SafeLoader knows no python/* tags, but guard against any registered on the base classes.
-for _tag in list(TagTolerantLoader.yaml_constructors):
-    if _tag and _tag.startswith("tag:yaml.org,2002:python/"):
-        del TagTolerantLoader.yaml_constructors[_tag]
-
-
 def load_yaml_mapping(path: Path) -> tuple[dict[str, Any], list[str]]:
     """The top-level mapping of a YAML file and any notes; never evaluates a tag.
 
@@ -54,6 +67,9 @@ def load_yaml_mapping(path: Path) -> tuple[dict[str, Any], list[str]]:
         text = Path(path).read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:
         raise UnreadableLog(f"cannot read {path}: {exc.strerror or exc}") from exc
+    import yaml
+
+    TagTolerantLoader = _tag_tolerant_loader()
     try:
         data = yaml.load(text, Loader=TagTolerantLoader)  # noqa: S506 - safe loader subclass
     except yaml.YAMLError as exc:

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..analysis import codecs
 from ..analysis.memo import memoized
+from ..analysis.stored import stored
 from ..model import Run, RunState
 from ..settings import Settings
 from ._common import resolve_keys
@@ -39,7 +41,9 @@ def anomalies_view(run: Run, keys: Sequence[str] | None = None, now: float | Non
     from ..analysis.anomalies import detect_anomalies
 
     chosen = resolve_keys(run, keys) if keys else run.metric_keys()
-    found = memoized(run, ("anomalies", tuple(chosen), repr(settings)),
-                     lambda: tuple(detect_anomalies(run, keys=list(chosen), settings=settings))) if chosen else ()
+    question = ("anomalies", tuple(chosen), repr(settings))
+    found = memoized(run, question, lambda: stored(
+        run, question, lambda: tuple(detect_anomalies(run, keys=list(chosen), settings=settings)),
+        codecs.ANOMALIES)) if chosen else ()
     return AnomalyReport(id=run.id, name=run.name, state=run.state(now), last_step=run.last_step,
                          keys_checked=tuple(chosen), anomalies=found)

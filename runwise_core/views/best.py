@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..analysis.roles import higher_is_better as direction_of
-from ..analysis.stats import series_stats
+from ..analysis.series_facts import stats_of
 from ..errors import KeyNotFound, closest
 from ..model import Run, RunState
 
@@ -53,7 +53,7 @@ def best_view(
     missing = 0
     for run in runs:
         s = run.metrics.get(metric)
-        st = series_stats(s) if s is not None else None
+        st = stats_of(s) if s is not None else None
         value = None if st is None else (st.max if hib else st.min)
         if st is None or value is None:
             missing += 1

@@ -19,19 +19,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.downsample import Buckets, downsample, grid_width, make_buckets
+from ..analysis.downsample import Buckets, bucket_grid, downsample, grid_width
 from ..analysis.keypick import pick_keys
 from ..analysis.memo import memoized
 from ..analysis.roles import LOSS_ROLES, role_of
-from ..analysis.stats import SeriesStats, series_stats
+from ..analysis.series_facts import stats_of
+from ..analysis.stats import SeriesStats
+from ..analysis.unique import sorted_unique
 from ..errors import UsageError
 from ..model import Run, Series
 from ..settings import Settings
 from ._common import require_history, resolve_keys, step_slice
-
-DEFAULT_SAMPLES = 500
-MAX_SAMPLES = 1000
-MIN_SAMPLES = 2
+from .samples import DEFAULT_SAMPLES, MAX_SAMPLES, MIN_SAMPLES
 #: Non-finite points listed per key; the count says how many more there were.
 MAX_NON_FINITE_LISTED = 100
 
@@ -70,7 +69,7 @@ class History:
         """The sorted union of all keys' kept steps (rows of the exact table)."""
         if not self.keys:
             return np.zeros(0, dtype=np.int64)
-        return np.unique(np.concatenate([kh.points.steps for kh in self.keys]))
+        return sorted_unique(np.concatenate([kh.points.steps for kh in self.keys]))
 
 
 def clamp_samples(samples: int | None) -> int:
@@ -114,8 +113,8 @@ def history_view(
         s = series[k]
         ds, grid, stats = memoized(s, ("history", n, rows, origin, width), lambda s=s: (
             downsample(s, n, max_non_finite=MAX_NON_FINITE_LISTED),
-            make_buckets(s, rows, origin=origin, width=width)[0],
-            series_stats(s)))
+            bucket_grid(s, rows, origin=origin, width=width),
+            stats_of(s)))
         exact = exact and ds.exact
         nf_mask = ~np.isfinite(ds.points.values)
         out.append(

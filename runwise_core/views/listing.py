@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..analysis.keypick import primary_key
-from ..analysis.trend import Trend, profile, trend_of
+from ..analysis.series_facts import shape_of, trend_of_series
+from ..analysis.trend import Trend
 from ..model import Run, RunState
 from ..settings import Settings
 
@@ -54,8 +55,8 @@ def run_row(run: Run, now: float | None = None, settings: Settings | None = None
         runtime_s=run.runtime_s,
         metric=key,
         final=series.final if series is not None else None,
-        trend=trend_of(series) if series is not None else None,
-        shape=profile(series, 10) if series is not None else (),
+        trend=trend_of_series(series) if series is not None else None,
+        shape=shape_of(series, 10) if series is not None else (),
         group=run.group,
         tags=tuple(run.tags),
     )

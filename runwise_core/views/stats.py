@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..analysis.keypick import pick_keys
-from ..analysis.stats import SeriesStats, series_stats
+from ..analysis.series_facts import stats_of
+from ..analysis.stats import SeriesStats
 from ..model import Run
 from ..settings import Settings
 from ._common import require_history, resolve_keys, step_slice
@@ -37,5 +38,5 @@ def stats_view(
     NoHistory for a run without metrics and KeyNotFound for unknown keys."""
     require_history(run)
     chosen = resolve_keys(run, keys) if keys else pick_keys(run.metrics, settings)
-    rows = tuple((k, series_stats(step_slice(run.metrics[k], step_range))) for k in chosen)
+    rows = tuple((k, stats_of(step_slice(run.metrics[k], step_range))) for k in chosen)
     return StatsTable(run.id, run.name, rows, not keys, step_range, run.sampled)

@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..analysis import codecs
 from ..analysis.keypick import pick_keys
 from ..analysis.memo import memoized
 from ..analysis.roles import Role, higher_is_better, role_of
-from ..analysis.stats import best_value, series_stats
-from ..analysis.trend import Trend, profile, trend_of
+from ..analysis.series_facts import shape_of, stats_of, trend_of_series
+from ..analysis.stats import best_value
+from ..analysis.stored import stored
+from ..analysis.trend import Trend
 from ..model import Run, RunState, Series
 from ..settings import Settings
 from ._common import clean_number, resolve_keys
@@ -19,9 +22,9 @@ if TYPE_CHECKING:
     from ..analysis.anomalies.finding import Anomaly
 
 try:  # The detectors are their own package; without them a summary reports none checked.
-    from ..analysis.anomalies import detect_anomalies as _detect_anomalies
+    from ..analysis import anomalies as _anomalies
 except ImportError:  # pragma: no cover - depends on what is installed
-    _detect_anomalies = None
+    _anomalies = None
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,13 @@ class MetricLine:
 
 
 def metric_line(key: str, series: Series, settings: Settings | None = None) -> MetricLine:
-    """The summary line of one key (memoised per series: see :mod:`..analysis.memo`)."""
+    """The summary line of one key (memoised per series: see :mod:`..analysis.memo`; its
+    costly parts are kept on disk too: see :mod:`..analysis.series_facts`)."""
     return memoized(series, ("metric_line", key, repr(settings)), lambda: _metric_line(key, series, settings))
 
 
 def _metric_line(key: str, series: Series, settings: Settings | None) -> MetricLine:
-    st = series_stats(series)
+    st = stats_of(series)
     hib = higher_is_better(key, settings)
     best, best_step = best_value(st, hib) if hib is not None else (None, None)
     return MetricLine(
@@ -61,8 +65,8 @@ def _metric_line(key: str, series: Series, settings: Settings | None) -> MetricL
         best=best,
         best_step=best_step,
         higher_is_better=hib,
-        trend=trend_of(series),
-        shape=profile(series, 10),
+        trend=trend_of_series(series),
+        shape=shape_of(series, 10),
         non_finite=st.non_finite,
     )
 
@@ -118,11 +122,13 @@ def run_view(
     lines = tuple(metric_line(k, run.metrics[k], settings) for k in chosen)
     found: tuple[Anomaly, ...] = ()
     checked = False
-    if anomalies and _detect_anomalies is not None:
-        detect = _detect_anomalies
+    if anomalies and _anomalies is not None:
+        package = _anomalies  # its detectors are imported only when an answer is computed
         wanted = list(chosen) if keys else None
-        found = memoized(run, ("anomalies", tuple(wanted) if wanted else None, repr(settings)),
-                         lambda: tuple(detect(run, keys=wanted, settings=settings)))
+        question = ("anomalies", tuple(wanted) if wanted else None, repr(settings))
+        found = memoized(run, question, lambda: stored(
+            run, question, lambda: tuple(package.detect_anomalies(run, keys=wanted, settings=settings)),
+            codecs.ANOMALIES))
         checked = True
     summary = {
         k: clean_number(v)

@@ -46,6 +46,7 @@ from .gradient import detect_gradient
 from .nan import detect_nan
 from .overfitting import detect_overfitting
 from .plateau import detect_plateau
+from .shared import scope
 from .spike import detect_spikes
 from .throughput import detect_derived_throughput, detect_throughput
 
@@ -64,7 +65,7 @@ def detect_anomalies(run: Run, keys: Iterable[str] | None = None, settings: Sett
     float limit may overflow to inf inside the arithmetic; comparisons with inf still come
     out right (no finding), so those floating-point warnings are silenced here.
     """
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), scope():
         return _detect(run, keys, settings)
 
 

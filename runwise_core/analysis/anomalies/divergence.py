@@ -17,7 +17,8 @@ from ...model import Series
 from ...numfmt import fmt, fmt_int
 from ...settings import Thresholds
 from .finding import Anomaly
-from .levels import blocks_for, noise_sigma, oriented
+from .levels import blocks_for, noise_sigma
+from .shared import finite_oriented, magnitude, noise
 
 MIN_POINTS = 10
 NOISE_MARGIN = 10.0
@@ -25,11 +26,10 @@ NOISE_MARGIN = 10.0
 
 def detect_divergence(key: str, series: Series, t: Thresholds, higher_better: bool | None = False) -> list[Anomaly]:
     """One finding at the step where the blow-up began, if the loss ends far above its best."""
-    s = series.finite()
+    s, y = finite_oriented(series, higher_better)
     if len(s) < MIN_POINTS:
         return []
-    y = oriented(s.values, higher_better)
-    if float(np.median(np.abs(y))) <= 3.0 * noise_sigma(y):
+    if magnitude(y) <= 3.0 * noise(y):
         return []  # hovers around zero (a GRPO/PPO surrogate loss): no level to blow up from
     b = blocks_for(s.steps, y, 200)
     med = b.med

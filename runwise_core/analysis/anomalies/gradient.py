@@ -22,9 +22,11 @@ import numpy as np
 from ...model import Series
 from ...numfmt import fmt, fmt_int
 from ...settings import Thresholds
+from ..medians import median
 from ..roles import words
 from .finding import Anomaly
 from .levels import blocks_for
+from .shared import finite
 
 MIN_POINTS = 20
 #: Isolated points above the factor are an event only while rarer than this.
@@ -35,7 +37,7 @@ TAIL_FACTOR = 2.5
 
 def detect_gradient(key: str, series: Series, t: Thresholds) -> list[Anomaly]:
     """Up to two findings (exploding, vanishing) for one gradient-norm metric."""
-    s = series.finite()
+    s = finite(series)
     n = len(s)
     if n < MIN_POINTS:
         return []
@@ -113,9 +115,9 @@ def _explode(key: str, s: Series, y: np.ndarray, factor: float) -> list[Anomaly]
 
 def _vanish(key: str, s: Series, y: np.ndarray, factor: float) -> list[Anomaly]:
     n = y.size
-    early = float(np.median(y[int(0.05 * n) : max(int(0.25 * n), int(0.05 * n) + 1)]))
+    early = float(median(y[int(0.05 * n) : max(int(0.25 * n), int(0.05 * n) + 1)]))
     tail_n = max(5, n // 10)
-    tail = float(np.median(y[-tail_n:]))
+    tail = float(median(y[-tail_n:]))
     # the upper quartile too: scattered exact zeros can pull a short tail's median to 0
     if early <= 0 or tail > factor * early or float(np.percentile(y[-tail_n:], 75)) > factor * early:
         return []

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..medians import median, row_medians
+
 #: 1.4826 * MAD estimates the standard deviation of Gaussian noise.
 MAD_TO_SIGMA = 1.4826
 
@@ -42,13 +44,13 @@ def blocks(steps: np.ndarray, values: np.ndarray, size: int) -> Blocks:
     nb = n // size
     cut = nb * size
     grid = values[:cut].reshape(nb, size)
-    med = np.median(grid, axis=1)
-    mad = np.median(np.abs(grid - med[:, None]), axis=1)
+    med = row_medians(grid)
+    mad = row_medians(np.abs(grid - med[:, None]))
     bsteps = steps[: cut].reshape(nb, size)[:, size // 2].astype(np.float64)
     if cut < n:  # fold the leftover points into the last block
         tail = values[(nb - 1) * size :]
-        med[-1] = np.median(tail)
-        mad[-1] = np.median(np.abs(tail - med[-1]))
+        med[-1] = median(tail)
+        mad[-1] = median(np.abs(tail - med[-1]))
         bsteps[-1] = float(steps[(nb - 1) * size + (n - (nb - 1) * size) // 2])
     return Blocks(size, bsteps, med, mad, np.arange(nb) * size)
 
@@ -78,7 +80,7 @@ def noise_sigma(a: np.ndarray) -> float:
     if a.size < 4:
         return 0.0
     d = np.diff(a, 2)
-    return float(MAD_TO_SIGMA * np.median(np.abs(d - np.median(d))) / np.sqrt(6.0))
+    return float(MAD_TO_SIGMA * median(np.abs(d - median(d))) / np.sqrt(6.0))
 
 
 def window_median(steps: np.ndarray, values: np.ndarray, lo: float, hi: float) -> float | None:
@@ -87,7 +89,7 @@ def window_median(steps: np.ndarray, values: np.ndarray, lo: float, hi: float) -
     j = int(np.searchsorted(steps, hi, side="right"))
     if j <= i:
         return None
-    return float(np.median(values[i:j]))
+    return float(median(values[i:j]))
 
 
 def oriented(values: np.ndarray, higher_better: bool | None) -> np.ndarray:

@@ -27,8 +27,10 @@ import numpy as np
 from ...model import Series
 from ...numfmt import fmt, fmt_int
 from ...settings import Thresholds
+from ..medians import median
 from .finding import Anomaly
 from .levels import noise_sigma, oriented, rolling_median, window_median
+from .shared import finite
 
 MIN_VAL_POINTS = 4
 #: Two worse points after the best are a wobble; three are a trend.
@@ -48,7 +50,7 @@ def detect_overfitting(
     train_higher_better: bool | None,
 ) -> list[Anomaly]:
     """One finding for a (validation, training) pair, at the best validation step."""
-    v, tr = val.finite(), train.finite()
+    v, tr = finite(val), finite(train)
     if len(v) < MIN_VAL_POINTS or len(tr) < MIN_VAL_POINTS:
         return []
     yv = oriented(v.values, val_higher_better)
@@ -82,7 +84,7 @@ def detect_overfitting(
     t_end = window_median(tr.steps, yt, se - gap / 2, se + gap / 2)
     if t_end is None:  # training may end before the last eval; use its last stretch
         tail_n = max(1, min(tr.values.size // 10, 50))
-        t_end = float(np.median(yt[-tail_n:]))
+        t_end = float(median(yt[-tail_n:]))
     if t_best is None:
         return []
     improve = t_best - t_end

@@ -31,8 +31,11 @@ import numpy as np
 from ...model import Series
 from ...numfmt import fmt, fmt_int
 from ...settings import Thresholds
+from ..medians import median
 from .finding import Anomaly
-from .levels import blocks_for, noise_sigma, oriented, rolling_median
+from .levels import blocks_for, noise_sigma, rolling_median
+from .shared import finite_oriented, magnitude
+from .shared import noise as series_noise
 
 MIN_POINTS = 8
 
@@ -47,17 +50,16 @@ def _chance(level: float) -> str:
 
 def detect_plateau(key: str, series: Series, t: Thresholds, higher_better: bool | None = False) -> list[Anomaly]:
     """At most one finding per metric: flat-from-start takes precedence over a stall."""
-    s = series.finite()
+    s, y = finite_oriented(series, higher_better)
     n = len(s)
     if n < MIN_POINTS:
         return []
-    y = oriented(s.values, higher_better)
-    noise = noise_sigma(y)
-    if float(np.median(np.abs(y))) <= 3.0 * noise:
+    noise = series_noise(y)
+    if magnitude(y) <= 3.0 * noise:
         return []
     sign = -1.0 if higher_better else 1.0
     third = n // 3
-    first, last = float(np.median(y[:third])), float(np.median(y[-third:]))
+    first, last = float(median(y[:third])), float(median(y[-third:]))
     # Within the noise of the two medians, but never more than 10% of the level: a noisy
     # series whose change we cannot measure is not thereby "flat".
     tol = t.plateau_flat_rel * abs(first) + min(3.0 * noise / math.sqrt(third), 0.1 * abs(first))

@@ -28,7 +28,8 @@ from ...model import Series
 from ...numfmt import fmt, fmt_int
 from ...settings import Thresholds
 from .finding import Anomaly
-from .levels import MAD_TO_SIGMA, blocks, oriented
+from .levels import MAD_TO_SIGMA, blocks
+from .shared import finite_oriented
 
 MIN_POINTS = 20
 #: More candidate excursions than this (per point) means the metric is spiky by nature.
@@ -45,11 +46,10 @@ def max_len(n: int, t: Thresholds) -> int:
 
 def detect_spikes(key: str, series: Series, t: Thresholds, higher_better: bool | None = False) -> list[Anomaly]:
     """The strongest few spikes of one metric (others counted in the message)."""
-    s = series.finite()
+    s, y = finite_oriented(series, higher_better)
     n = len(s)
     if n < MIN_POINTS:
         return []
-    y = oriented(s.values, higher_better)
     longest = max_len(n, t)
     size = max(4 * longest, 5)
     if n < 5 * size:

@@ -20,13 +20,14 @@ from ...numfmt import fmt, fmt_int
 from ...settings import Thresholds
 from .finding import Anomaly
 from .levels import blocks, blocks_for
+from .shared import finite
 
 MIN_POINTS = 20
 
 
 def detect_throughput(key: str, series: Series, t: Thresholds, higher_better: bool | None = True) -> list[Anomaly]:
     """One finding at the step where the drop began."""
-    s = series.finite()
+    s = finite(series)
     if len(s) < MIN_POINTS or higher_better is False:
         return []
     b = blocks_for(s.steps, s.values, 100)
