@@ -71,14 +71,17 @@ class FileFacts:
     mtime_ns: int
     inode: int
     device: int
+    #: Any write changes it and nothing can set it back, unlike the mtime (``touch -d``,
+    #: a copy that keeps times): a same-size rewrite with its mtime restored is not "same".
+    ctime_ns: int = 0
 
     @classmethod
     def of(cls, path: Path) -> "FileFacts":
         st = os.stat(path)
-        return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev, st.st_ctime_ns)
 
     def as_json(self) -> list[int]:
-        return [self.size, self.mtime_ns, self.inode, self.device]
+        return [self.size, self.mtime_ns, self.inode, self.device, self.ctime_ns]
 
 
 @dataclass
@@ -222,7 +225,7 @@ def _entry_log_path(file: Path) -> str | None:
         path, facts = fields["path"], fields["facts"]
     except (ValueError, KeyError, TypeError):
         return None
-    if facts == [0, 0, 0, 0]:
+    if isinstance(facts, list) and not any(facts):
         return None  # written for no file (a W&B server's history): no log whose loss ends it
     return path if isinstance(path, str) else None
 

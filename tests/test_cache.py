@@ -193,6 +193,23 @@ def test_a_shrunk_or_rewritten_wandb_log_is_decoded_afresh(wandb_run, tmp_path):
     assert rewritten.read_notes  # the damage is seen, not hidden by the cache
 
 
+def test_a_same_size_rewrite_with_its_mtime_put_back_is_decoded_afresh(wandb_run, tmp_path):
+    """``cp -p`` or ``touch -d`` can restore an mtime; nothing restores a ctime."""
+    folder, log = copy_run(wandb_run, tmp_path)
+    data = log.read_bytes()
+    cache = RunCache(tmp_path / "cache")
+    first = read(folder, cache)
+    st = os.stat(log)
+    damaged = bytearray(data)
+    damaged[record_ends(log)[300] - 3] ^= 0x01
+    log.write_bytes(bytes(damaged))
+    os.utime(log, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (os.stat(log).st_size, os.stat(log).st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    again = read(folder, cache)
+    assert again.read_notes and not first.read_notes  # the damage is seen, not hidden by the cache
+    assert_same_run(again, read(folder, None))
+
+
 def test_a_replaced_wandb_log_with_a_new_inode_is_decoded_afresh(wandb_run, tmp_path):
     folder, log = copy_run(wandb_run, tmp_path)
     data = log.read_bytes()

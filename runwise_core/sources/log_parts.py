@@ -155,7 +155,7 @@ def count_parts(path: Path, kind: str) -> int:
         st = os.stat(path)
     except OSError:
         return 1
-    key = (str(path), st.st_size, st.st_mtime_ns)
+    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit

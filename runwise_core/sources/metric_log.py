@@ -290,7 +290,7 @@ class MetricLogSource:
         base = ref.id.split("#", 1)[0]
         try:
             st = path.stat()
-            key = (str(path), st.st_size, st.st_mtime_ns, base, name)
+            key = (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, base, name)
         except OSError:
             key = None
         if key is None or self._last is None or self._last[0] != key:
