@@ -1,6 +1,6 @@
 """The batch path of the legacy JSONL reader gives exactly what the per-line path gives.
 
-``_History.lines`` parses many lines as one JSON array and the rows as columns; ``_History.line``
+``History.lines`` parses many lines as one JSON array and the rows as columns; ``History.line``
 is the definition (one ``json.loads`` per line). Both are fed the same lines, ordinary and
 odd, and must agree on every point, note, stamp, row count and key order.
 """
@@ -14,19 +14,19 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runwise_core.sources.wandb_legacy import _History
+from runwise_core.sources.wandb_history import History
 
 
-def per_line(lines: list[bytes]) -> _History:
-    h = _History("wandb-history.jsonl")
+def per_line(lines: list[bytes]) -> History:
+    h = History("wandb-history.jsonl")
     for raw in lines:
         h.line(raw + b"\n")
         h.end_offset += len(raw) + 1
     return h
 
 
-def batched(lines: list[bytes], cut: int | None = None) -> _History:
-    h = _History("wandb-history.jsonl")
+def batched(lines: list[bytes], cut: int | None = None) -> History:
+    h = History("wandb-history.jsonl")
     if cut is None:
         h.lines(lines)
     else:
@@ -35,7 +35,7 @@ def batched(lines: list[bytes], cut: int | None = None) -> _History:
     return h
 
 
-def assert_same(a: _History, b: _History) -> None:
+def assert_same(a: History, b: History) -> None:
     assert (a.rows, a.lineno, a.end_offset, a.notes, a.non_scalar) == (b.rows, b.lineno, b.end_offset, b.notes, b.non_scalar)
     assert (a.last_runtime == b.last_runtime) or (a.last_runtime is None and b.last_runtime is None)
     ma, mb = a.built(), b.built()
