@@ -10,9 +10,7 @@ must give exactly what it gives, line by line.
 from __future__ import annotations
 
 import json
-import math
 from array import array
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from ..cache import lookup as cache_lookup
 from ..errors import UnreadableLog
 from ..model import Series
 from .columns import ColumnBuilder, flatten, kind_of
+from .history_rows import array_of_block, array_of_lines, decode_array, finite_number, int64
 from .wandb_files import regular_file
 from .wandb_segment import Segment
 
@@ -58,9 +57,10 @@ def read_history(path: Path, seg: Segment) -> float | None:
                 chunk = f.read(READ_CHUNK)
                 if not chunk:
                     break
-                lines = (rest + chunk).split(b"\n")
-                rest = lines.pop()  # the part after the last newline: not a complete line yet
-                history.lines(lines)
+                buf = rest + chunk
+                cut = buf.rfind(b"\n") + 1
+                history.block(buf[:cut])
+                rest = buf[cut:]  # the part after the last newline: not a complete line yet
             tail = rest
         if cache is not None and facts is not None:
             meta, arrays = history.state()
@@ -93,6 +93,7 @@ class History:
         self.stamps = array("d")
         self.last_runtime: float | None = None
         self.rows = 0
+        self.stepless = 0  # rows that took their row number as step (no int64 _step)
         self.lineno = 0
         self.end_offset = 0  # just past the last complete line read
         self.non_scalar: dict[str, str] = {}
@@ -115,7 +116,11 @@ class History:
             self.notes.append(f"{self.name} line {self.lineno:,}: not a JSON object; skipped")
             return
         step = row.get("_step")
-        step = int(step) if int64(step) else self.rows
+        if int64(step):
+            step = int(step)
+        else:
+            step = self.rows
+            self.stepless += 1
         self.rows += 1
         stamp = row.get("_timestamp")
         if finite_number(stamp):
@@ -134,96 +139,44 @@ class History:
                 self._add(key, step, value)
 
     def lines(self, lines: list[bytes]) -> None:
-        """Complete lines (newlines stripped), as :meth:`line` would take them one by one.
+        """Complete lines (newlines stripped), as :meth:`line` would take them one by one:
+        in one batch (:mod:`.history_rows`) when it covers them, else line by line."""
+        ready = array_of_lines(lines) if lines else None
+        nbytes = sum(map(len, lines)) + len(lines)
+        if ready is None or not self._batch(*ready, len(lines), nbytes):
+            self._one_by_one(lines)
 
-        The fast path parses the lines as one JSON array and the rows as columns, grouped by
-        their key sets; anything it does not cover (a bad line, a nested dict, a value that
-        is not a number) sends the lines to :meth:`line`, which is the definition.
-        """
-        if not self._batch(lines):
-            for raw in lines:
-                self.line(raw + b"\n")
-                self.end_offset += len(raw) + 1
+    def block(self, body: bytes) -> None:
+        """Complete lines as read, each with its newline (so ``body`` ends with one)."""
+        if not body:
+            return
+        ready = array_of_block(body)
+        if ready is None:
+            self.lines(body.split(b"\n")[:-1])  # blank lines, CRLF, spaces: the slower batch
+        elif not self._batch(*ready, ready[1], len(body)):
+            self._one_by_one(body.split(b"\n")[:-1])
 
-    def _batch(self, lines: list[bytes]) -> bool:
-        if not lines:
-            return True
-        full = [raw for raw in lines if raw.strip()]
-        try:
-            # A string cannot run from one line into the next (JSON refuses raw control
-            # characters in strings), so each line gives at least one element; equal counts
-            # mean exactly one each.
-            rows = json.loads(b"[" + b",\n".join(full) + b"]") if full else []
-        except ValueError:
+    def _batch(self, blob: bytes | bytearray, count: int, lines: int, nbytes: int) -> bool:
+        batch = decode_array(blob, count, self.rows)
+        if batch is None:
             return False
-        if len(rows) != len(full) or (rows and set(map(type, rows)) != {dict}):
-            return False
-        base = self.rows
-        groups: dict[tuple[str, ...], list[int]] = {}
-        for i, keys in enumerate(map(tuple, rows)):
-            groups.setdefault(keys, []).append(i)
-        n = len(rows)
-        steps = np.arange(base, base + n, dtype=np.int64)  # a row without _step: its row number
-        points: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-        first_seen: dict[str, tuple[int, int]] = {}
-        stamp_rows: list[np.ndarray] = []
-        stamp_vals: list[np.ndarray] = []
-        runtime_at, runtime = -1, None
-        for keys, idx in groups.items():
-            at = np.array(idx, dtype=np.int64)
-            picked = rows if len(idx) == n else [rows[i] for i in idx]
-            if len(keys) > 1:
-                cols = list(zip(*map(itemgetter(*keys), picked)))
-            else:  # itemgetter of one key gives the value itself, not a 1-tuple
-                cols = [tuple(map(itemgetter(keys[0]), picked))] if keys else []
-            for key, col in zip(keys, cols):
-                nums = _numbers(col)
-                if key == "_step":
-                    if nums is None or not (np.isfinite(nums).all() and (np.abs(nums) < 2.0**63).all()):
-                        return False
-                    steps[at] = nums.astype(np.int64) if nums.dtype.kind == "f" else nums
-                    continue
-                if key in ("_timestamp", "_runtime"):
-                    if nums is None:
-                        return False
-                    good = np.isfinite(nums)
-                    if key == "_timestamp":
-                        stamp_rows.append(at[good])
-                        stamp_vals.append(nums[good].astype(np.float64))
-                    elif good.any():
-                        last = int(np.flatnonzero(good)[-1])
-                        if at[last] > runtime_at:
-                            runtime_at, runtime = int(at[last]), float(nums[last])
-                    continue
-                if key in _INTERNAL:
-                    continue
-                if nums is None:
-                    return False  # text, media, nested dicts, booleans: the per-line path
-                points.setdefault(key, []).append((at, nums.astype(np.float64)))
-                where = (idx[0], keys.index(key))
-                if key not in first_seen or where < first_seen[key]:
-                    first_seen[key] = where
-        # All checks passed: commit.
-        self.rows += n
-        self.lineno += len(lines)
-        self.end_offset += sum(map(len, lines)) + len(lines)
+        self.rows += batch.rows
+        self.stepless += batch.stepless
+        self.lineno += lines
+        self.end_offset += nbytes
         self._built = None
-        if runtime_at >= 0:
-            self.last_runtime = runtime
-        if stamp_rows:
-            at = np.concatenate(stamp_rows)
-            order = np.argsort(at, kind="stable")
-            self.stamp_steps.frombytes(steps[at[order]].tobytes())
-            self.stamps.frombytes(np.concatenate(stamp_vals)[order].tobytes())
-        for key in sorted(points, key=first_seen.__getitem__):
-            parts = points[key]
-            at = np.concatenate([a for a, _ in parts])
-            vals = np.concatenate([v for _, v in parts])
-            if len(parts) > 1:
-                order = np.argsort(at, kind="stable")
-                at, vals = at[order], vals[order]
-            self.cols.extend(key, steps[at], vals)
+        if batch.runtime is not None:
+            self.last_runtime = batch.runtime
+        self.stamp_steps.frombytes(batch.stamp_steps.astype(np.int64).tobytes())
+        self.stamps.frombytes(batch.stamps.tobytes())
+        for key, steps, values in batch.columns:
+            self.cols.extend(key, steps, values)
         return True
+
+    def _one_by_one(self, lines: list[bytes]) -> None:
+        for raw in lines:
+            self.line(raw + b"\n")
+            self.end_offset += len(raw) + 1
 
     def _add(self, key: str, step: int, value: Any) -> None:
         if isinstance(value, float) or (isinstance(value, int) and finite_number(value)):
@@ -276,38 +229,3 @@ class History:
             seg.timestamps = Series.from_lists(np.frombuffer(self.stamp_steps, dtype=np.int64).copy(), stamps)
             return float(stamps.max())
         return None
-
-
-def _numbers(col: tuple) -> np.ndarray | None:
-    """A column of JSON values as numbers, when every one is a float or an int that a
-    float64 holds (what ``_add`` takes as a point); None otherwise."""
-    types = set(map(type, col))
-    if not types <= {float, int}:
-        return None
-    if types == {int}:
-        try:
-            return np.array(col, dtype=np.int64)
-        except OverflowError:
-            pass
-    try:
-        out = np.array(col, dtype=np.float64)
-    except OverflowError:
-        return None
-    if int in types and not np.isfinite(out[[type(v) is int for v in col]]).all():
-        return None  # an int too large for a float64 is not a point
-    return out
-
-
-def finite_number(value: Any) -> bool:
-    """A finite int or float that fits a float64 (an int of 400 digits does not)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
-
-
-def int64(value: Any) -> bool:
-    """A finite number whose integer part fits a step (int64)."""
-    return finite_number(value) and -2**63 <= value < 2**63

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from .columns import ColumnBuilder, flatten
+from .history_rows import finite_number, int64
 from .wandb_files import read_config_yaml, read_json_object, read_output_log, read_summary_json, regular_file
-from .wandb_history import finite_number, int64, read_history
+from .wandb_history import read_history
 from .wandb_time import parse_time
 from .wandb_segment import CONSOLE_TAIL_LINES, Segment
 
