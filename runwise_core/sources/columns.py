@@ -45,8 +45,8 @@ class ColumnBuilder:
         if key not in self._steps:
             self._steps[key] = array("q")
             self._values[key] = array("d")
-        self._steps[key].frombytes(np.ascontiguousarray(steps, dtype=np.int64).tobytes())
-        self._values[key].frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+        self._steps[key].frombytes(raw_bytes(steps, np.int64))
+        self._values[key].frombytes(raw_bytes(values, np.float64))
 
     def seed(self, key: str, steps: np.ndarray, values: np.ndarray) -> None:
         """Start ``key`` with a column :meth:`build` made earlier (sorted by step)."""
@@ -74,6 +74,12 @@ class ColumnBuilder:
             else:
                 out[key] = Series.from_lists(np.concatenate((base[0], new_s)), np.concatenate((base[1], new_v)))
         return out
+
+
+def raw_bytes(values: np.ndarray, dtype: type[np.generic]) -> memoryview:
+    """The bytes of ``values`` as ``dtype``, for ``array.frombytes``: a view, not the copy
+    ``tobytes`` makes (a strided or other-typed array is copied once, as it must be)."""
+    return memoryview(np.ascontiguousarray(values, dtype=dtype)).cast("B")
 
 
 def flatten(mapping: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, Any]:

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections import defaultdict
 from collections.abc import Iterator
-from itertools import chain
+from itertools import chain, count
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -135,13 +136,11 @@ def decode_rows(rows: list[dict[str, Any]], base: int) -> RowBatch | None:
 
 def _groups(rows: list[dict[str, Any]]) -> Iterator[tuple[tuple[str, ...], np.ndarray, list[dict[str, Any]]]]:
     """(key tuple, row numbers, rows) for each key tuple, in order of first appearance."""
-    keysets = list(map(tuple, rows))
-    distinct = dict.fromkeys(keysets)
-    if len(distinct) == 1:
-        yield keysets[0], np.arange(len(rows)), rows
+    index: defaultdict[tuple[str, ...], int] = defaultdict(count().__next__)  # a new key tuple: the next number
+    group_of = np.fromiter(map(index.__getitem__, map(tuple, rows)), dtype=np.intp, count=len(rows))
+    if len(index) == 1:
+        yield next(iter(index)), np.arange(len(rows)), rows
         return
-    index = {keys: i for i, keys in enumerate(distinct)}
-    group_of = np.fromiter(map(index.__getitem__, keysets), dtype=np.intp, count=len(rows))
     for keys, i in index.items():
         at = np.flatnonzero(group_of == i)
         yield keys, at, list(map(rows.__getitem__, at.tolist()))

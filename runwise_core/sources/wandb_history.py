@@ -19,7 +19,7 @@ import numpy as np
 from ..cache import lookup as cache_lookup
 from ..errors import UnreadableLog
 from ..model import Series
-from .columns import ColumnBuilder, flatten, kind_of
+from .columns import ColumnBuilder, flatten, kind_of, raw_bytes
 from .history_rows import array_of_block, array_of_lines, decode_array, finite_number, int64
 from .wandb_files import regular_file
 from .wandb_segment import Segment
@@ -167,8 +167,8 @@ class History:
         self._built = None
         if batch.runtime is not None:
             self.last_runtime = batch.runtime
-        self.stamp_steps.frombytes(batch.stamp_steps.astype(np.int64).tobytes())
-        self.stamps.frombytes(batch.stamps.tobytes())
+        self.stamp_steps.frombytes(raw_bytes(batch.stamp_steps, np.int64))
+        self.stamps.frombytes(raw_bytes(batch.stamps, np.float64))
         for key, steps, values in batch.columns:
             self.cols.extend(key, steps, values)
         return True
