@@ -48,6 +48,19 @@ class ColumnBuilder:
         self._steps[key].frombytes(raw_bytes(steps, np.int64))
         self._values[key].frombytes(raw_bytes(values, np.float64))
 
+    def append(self, other: "ColumnBuilder") -> None:
+        """Append every point of ``other`` after this builder's, key by key (keys new here
+        in ``other``'s order): as if this builder had been fed ``other``'s points too.
+        ``other`` must not be seeded (its seeded columns are not points in arrival order)."""
+        if other._base:
+            raise ValueError("cannot append a seeded ColumnBuilder")
+        for key, steps in other._steps.items():
+            if key not in self._steps:
+                self._steps[key] = array("q")
+                self._values[key] = array("d")
+            self._steps[key].extend(steps)
+            self._values[key].extend(other._values[key])
+
     def seed(self, key: str, steps: np.ndarray, values: np.ndarray) -> None:
         """Start ``key`` with a column :meth:`build` made earlier (sorted by step)."""
         self._steps[key] = array("q")

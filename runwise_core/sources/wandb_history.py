@@ -10,15 +10,17 @@ must give exactly what it gives, line by line.
 from __future__ import annotations
 
 import json
+import os
 from array import array
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 
 from ..cache import lookup as cache_lookup
 from ..errors import UnreadableLog
 from ..model import Series
+from . import parallel
 from .columns import ColumnBuilder, flatten, kind_of, raw_bytes
 from .history_rows import array_of_block, array_of_lines, decode_array, finite_number, int64
 from .wandb_files import regular_file
@@ -26,7 +28,7 @@ from .wandb_segment import Segment
 
 _INTERNAL = frozenset({"_step", "_timestamp", "_runtime", "_wandb"})
 #: The cache entry kind of a decoded ``wandb-history.jsonl`` (bump when the reading changes).
-CACHE_KIND = "wandb-history-jsonl-1"
+CACHE_KIND = "wandb-history-jsonl-2"
 READ_CHUNK = 4 << 20
 
 
@@ -51,17 +53,7 @@ def read_history(path: Path, seg: Segment) -> float | None:
         except OSError as e:
             raise UnreadableLog(f"{path}: cannot open ({e.strerror or e})") from e
         with f:
-            f.seek(history.end_offset)
-            rest = b""
-            while True:
-                chunk = f.read(READ_CHUNK)
-                if not chunk:
-                    break
-                buf = rest + chunk
-                cut = buf.rfind(b"\n") + 1
-                history.block(buf[:cut])
-                rest = buf[cut:]  # the part after the last newline: not a complete line yet
-            tail = rest
+            tail = _read_lines(f, path, history)
         if cache is not None and facts is not None:
             meta, arrays = history.state()
             cache.put(CACHE_KIND, path, facts, history.end_offset, meta, arrays)
@@ -71,6 +63,115 @@ def read_history(path: Path, seg: Segment) -> float | None:
     if tail:
         history.line(tail)
     return history.apply(seg)
+
+
+def _read_lines(f: BinaryIO, path: Path, history: History) -> bytes:
+    """Read the complete lines after ``history.end_offset`` into ``history``; returns the
+    bytes after the last newline (a line still being written).
+
+    A big file is read on several cores (:mod:`.parallel`): workers decode the later parts
+    while this process reads the first, and each part is joined only where it begins at
+    the end of the lines read so far and its steps need no row count from before it
+    (:meth:`HistoryPart.follows`); from the first part that does not, this process reads
+    on itself, as a one-process read would.
+    """
+    try:
+        stat = os.fstat(f.fileno())
+    except OSError:
+        stat = None
+    parts = parallel.split(history.end_offset, stat.st_size if stat else 0, 1)
+    if len(parts) > 1 and stat is not None:
+        identity = (stat.st_ino, stat.st_dev)
+        with parallel.workers() as pool:
+            jobs = [pool.submit(decode_part, str(path), a, b if i < len(parts) - 2 else None, identity)
+                    for i, (a, b) in enumerate(parts[1:])]
+            f.seek(history.end_offset)
+            reached, _ = _feed(f, history, parts[0][1])
+            for job in jobs:
+                if not reached:
+                    break  # the file ended inside the part before
+                part = job.result()
+                if part is None or not part.follows(history):
+                    break
+                history.join(part.history)
+                reached = part.reached_stop
+    f.seek(history.end_offset)
+    _, tail = _feed(f, history, None)
+    return tail
+
+
+def _feed(f: BinaryIO, history: History, stop: int | None) -> tuple[bool, bytes]:
+    """Feed ``history`` the complete lines from the file position (``history.end_offset``,
+    a line start) on: those that begin before ``stop``, or all (``stop`` None). Returns
+    whether ``stop`` was reached and, without one, the bytes after the last newline."""
+    rest = b""
+    if stop is not None and history.end_offset >= stop:
+        return True, rest
+    while True:
+        chunk = f.read(READ_CHUNK)
+        if not chunk:
+            return False, rest
+        buf = rest + chunk  # buf begins at history.end_offset
+        if stop is not None:
+            end = buf.find(b"\n", stop - 1 - history.end_offset)  # ends the line holding byte stop - 1
+            if end >= 0:
+                history.block(buf[:end + 1])
+                return True, b""
+        cut = buf.rfind(b"\n") + 1
+        history.block(buf[:cut])
+        rest = buf[cut:]  # the part after the last newline: not a complete line yet
+
+
+class HistoryPart(NamedTuple):
+    """The lines of one part of a file, decoded by a worker as if they were a whole file."""
+
+    #: where its first line begins (None: no newline at or after its start)
+    begin: int | None
+    history: History
+    reached_stop: bool
+
+    def follows(self, history: History) -> bool:
+        """Whether this part continues ``history`` exactly: it begins where the lines read
+        there end, and none of its rows took its row number as step unless no rows came
+        before (the row number counts from the file's start)."""
+        return self.begin == history.end_offset and (self.history.stepless == 0 or history.rows == 0)
+
+
+def decode_part(path: str, start: int, stop: int | None, identity: tuple[int, int]) -> HistoryPart:
+    """Decode the lines of ``path`` that begin in ``[start, stop)`` (``stop`` None: all
+    complete lines from ``start`` on), rows and lines counted from 0; runs in a worker
+    process. ``identity`` is (inode, device) of the file the reader has open: a worker
+    that finds another file under the name (replaced since) fails, and the reader reads
+    that part itself."""
+    history = History(Path(path).name)
+    with open(path, "rb") as f:
+        stat = os.fstat(f.fileno())
+        if (stat.st_ino, stat.st_dev) != tuple(identity):
+            raise FileNotFoundError(f"{path} was replaced during the read")
+        begin = _line_start(f, start)
+        if begin is None:
+            return HistoryPart(None, history, False)
+        history.end_offset = begin
+        f.seek(begin)
+        reached, _ = _feed(f, history, stop)
+    return HistoryPart(begin, history, reached)
+
+
+def _line_start(f: BinaryIO, start: int) -> int | None:
+    """Where the first line that begins at or after ``start`` begins: ``start`` itself
+    when a newline ends the byte before it; None when no newline follows."""
+    if start == 0:
+        return 0
+    pos = start - 1
+    f.seek(pos)
+    while True:
+        chunk = f.read(1 << 16)
+        if not chunk:
+            return None
+        at = chunk.find(b"\n")
+        if at >= 0:
+            return pos + at + 1
+        pos += len(chunk)
 
 
 def _tail_after(path: Path, offset: int) -> bytes:
@@ -97,7 +198,7 @@ class History:
         self.lineno = 0
         self.end_offset = 0  # just past the last complete line read
         self.non_scalar: dict[str, str] = {}
-        self.notes: list[str] = []
+        self.notes: list[tuple[int, str]] = []  # (line number, what): a part read elsewhere renumbers its lines
         self._built: dict[str, Series] | None = None
 
     def line(self, raw: bytes) -> None:
@@ -110,10 +211,10 @@ class History:
             row = json.loads(raw)
         except ValueError:
             where = "last line is partial" if not raw.endswith(b"\n") else "invalid JSON"
-            self.notes.append(f"{self.name} line {self.lineno:,}: {where}; skipped")
+            self.notes.append((self.lineno, f"{where}; skipped"))
             return
         if not isinstance(row, dict):
-            self.notes.append(f"{self.name} line {self.lineno:,}: not a JSON object; skipped")
+            self.notes.append((self.lineno, "not a JSON object; skipped"))
             return
         step = row.get("_step")
         if int64(step):
@@ -178,6 +279,28 @@ class History:
             self.line(raw + b"\n")
             self.end_offset += len(raw) + 1
 
+    def join(self, part: "History") -> None:
+        """Append the rows of a part of the file decoded on its own (by a worker: its rows
+        and lines counted from 0), which begins where the lines read here end.
+
+        Its steps, line numbers (in :attr:`notes`) and offsets hold as they are, or are
+        renumbered here; a row that took its row number as step would need the rows before
+        it, so a part with such rows may only follow none (see :meth:`HistoryPart.follows`).
+        """
+        self._built = None
+        self.cols.append(part.cols)
+        self.stamp_steps.extend(part.stamp_steps)
+        self.stamps.extend(part.stamps)
+        if part.last_runtime is not None:
+            self.last_runtime = part.last_runtime
+        for key, kind in part.non_scalar.items():
+            self.non_scalar.setdefault(key, kind)
+        self.notes.extend((self.lineno + lineno, what) for lineno, what in part.notes)
+        self.rows += part.rows
+        self.stepless += part.stepless
+        self.lineno += part.lineno
+        self.end_offset = part.end_offset
+
     def _add(self, key: str, step: int, value: Any) -> None:
         if isinstance(value, float) or (isinstance(value, int) and finite_number(value)):
             self.cols.add(key, step, float(value))
@@ -207,7 +330,7 @@ class History:
         self.rows, self.lineno, self.end_offset = meta["rows"], meta["lineno"], meta["end_offset"]
         self.last_runtime = meta["last_runtime"]
         self.non_scalar = dict(meta["non_scalar"])
-        self.notes = list(meta["notes"])
+        self.notes = [(int(lineno), str(what)) for lineno, what in meta["notes"]]
         self.stamp_steps.frombytes(arrays["stamp_steps"].tobytes())
         self.stamps.frombytes(arrays["stamps"].tobytes())
         for i, key in enumerate(meta["keys"]):
@@ -217,7 +340,7 @@ class History:
     def apply(self, seg: Segment) -> float | None:
         """Put the rows into ``seg``; returns the newest ``_timestamp``."""
         seg.rows = self.rows
-        seg.read_notes.extend(self.notes)
+        seg.read_notes.extend(f"{self.name} line {lineno:,}: {what}" for lineno, what in self.notes)
         seg.non_scalar.update(self.non_scalar)
         seg.metrics = self.built()
         for key in list(seg.non_scalar):
