@@ -1,6 +1,9 @@
 """Nothing from a log is ever evaluated: YAML with ``!!python`` tags is read as plain data (the
 safe part kept, the tags never run), and no module of runwise calls eval, exec, pickle or an
-unsafe YAML loader at all.
+unsafe YAML loader at all, but one: :mod:`runwise_core.sources.parallel` pickles a call to
+the worker process a reader starts and the worker's answer back, over the pair's private
+pipes. What it unpickles was pickled by runwise itself (log bytes are only ever data inside
+it), so it is allowed there and nowhere else.
 """
 
 from __future__ import annotations
@@ -69,8 +72,13 @@ def _calls(tree: ast.AST) -> list[str]:
     return out
 
 
+#: The one module allowed pickle (see the module docstring), and exactly these uses.
+ALLOWED = {"runwise_core/sources/parallel.py": ["pickle", "pickle.loads", "pickle.loads"]}
+
+
 @pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
 def test_no_module_evaluates_or_unpickles_anything(package):
     found = {str(p.relative_to(package.parent)): calls for p in sorted(package.rglob("*.py"))
              if (calls := _calls(ast.parse(p.read_text(), str(p))))}
-    assert found == {}
+    allowed = {path: calls for path, calls in ALLOWED.items() if path.startswith(package.name + "/")}
+    assert found == allowed
