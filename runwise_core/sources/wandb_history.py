@@ -185,7 +185,9 @@ def _tail_after(path: Path, offset: int) -> bytes:
 
 
 class History:
-    """The rows of a ``wandb-history.jsonl``, read line by line, resumable from a cache."""
+    """The rows of a ``wandb-history.jsonl`` read so far: fed lines (a batch at a time when
+    :mod:`.history_rows` covers them), joined with parts decoded elsewhere, resumable from a
+    cache."""
 
     def __init__(self, name: str) -> None:
         self.name = name
