@@ -45,8 +45,21 @@ class ColumnBuilder:
         if key not in self._steps:
             self._steps[key] = array("q")
             self._values[key] = array("d")
-        self._steps[key].frombytes(np.ascontiguousarray(steps, dtype=np.int64).tobytes())
-        self._values[key].frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+        self._steps[key].frombytes(raw_bytes(steps, np.int64))
+        self._values[key].frombytes(raw_bytes(values, np.float64))
+
+    def append(self, other: "ColumnBuilder") -> None:
+        """Append every point of ``other`` after this builder's, key by key (keys new here
+        in ``other``'s order): as if this builder had been fed ``other``'s points too.
+        ``other`` must not be seeded (its seeded columns are not points in arrival order)."""
+        if other._base:
+            raise ValueError("cannot append a seeded ColumnBuilder")
+        for key, steps in other._steps.items():
+            if key not in self._steps:
+                self._steps[key] = array("q")
+                self._values[key] = array("d")
+            self._steps[key].extend(steps)
+            self._values[key].extend(other._values[key])
 
     def seed(self, key: str, steps: np.ndarray, values: np.ndarray) -> None:
         """Start ``key`` with a column :meth:`build` made earlier (sorted by step)."""
@@ -74,6 +87,12 @@ class ColumnBuilder:
             else:
                 out[key] = Series.from_lists(np.concatenate((base[0], new_s)), np.concatenate((base[1], new_v)))
         return out
+
+
+def raw_bytes(values: np.ndarray, dtype: type[np.generic]) -> memoryview:
+    """The bytes of ``values`` as ``dtype``, for ``array.frombytes``: a view, not the copy
+    ``tobytes`` makes (a strided or other-typed array is copied once, as it must be)."""
+    return memoryview(np.ascontiguousarray(values, dtype=dtype)).cast("B")
 
 
 def flatten(mapping: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, Any]:
