@@ -115,3 +115,19 @@ def test_side_files_linked_out_of_the_run_folder_are_not_read(tmp_path):
     assert run.config == {} and run.console_tail == []
     assert run.read_notes == ["config.yaml links outside the run folder; not read"]
     assert run.rows == 10  # the history inside the folder is read as ever
+
+
+def test_a_line_nested_beyond_what_json_reads_is_skipped_with_a_note(tmp_path):
+    """json.loads raises RecursionError, not ValueError, on ~1,000 levels: a note, never a traceback."""
+    rows = rows_with_nan(1000.0)
+    deep = '{"_step": 99, "deep": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    deep += "\n"
+    rows.insert(3, deep)
+    folder = tmp_path / "wandb" / "run-20200101_000000-deep01"
+    write_legacy(folder, rows, {"state": "finished", "exitcode": 0}, summary={"deep": json.loads("[" * 50 + "]" * 50)})
+    (folder / "wandb-summary.json").write_text('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    run = Catalog([tmp_path], cache=None).runs()[0]
+    assert run.rows == len(rows) - 1
+    assert "wandb-history.jsonl line 4: JSON nested too deeply to read; skipped" in run.read_notes
+    assert "wandb-summary.json is nested too deeply to read; ignored" in run.read_notes
+    assert run.metrics  # the other rows are all there

@@ -34,8 +34,8 @@ def parse_array(blob: bytes | bytearray) -> list[Any] | None:
     """The JSON array in ``blob`` as :func:`json.loads` gives it; None when it does not parse
     as one (:func:`json.loads` raises ValueError, or the text is not an array).
 
-    Errors other than ValueError (a RecursionError on very deep nesting) pass up, as they
-    do from :func:`json.loads`.
+    Nesting too deep for :func:`json.loads` (a RecursionError) is None too: the caller's
+    line-by-line path then says which line it was.
     """
     fast = _fast_parser()
     if fast is not None:
@@ -47,7 +47,7 @@ def parse_array(blob: bytes | bytearray) -> list[Any] | None:
             return value if isinstance(value, list) else None
     try:
         value = json.loads(blob)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, list) else None
 

@@ -51,7 +51,7 @@ def decode_value(text: str) -> Any:
         pass
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested beyond what json can read
         return text
 
 

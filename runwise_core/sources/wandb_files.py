@@ -70,6 +70,9 @@ def read_json_object(path: Path, notes: list[str]) -> dict[str, Any] | None:
     except ValueError as e:
         notes.append(f"{path.name} is not valid JSON ({e.msg} at line {e.lineno}); ignored")
         return None
+    except RecursionError:
+        notes.append(f"{path.name} is nested too deeply to read; ignored")
+        return None
     return value if isinstance(value, dict) else None
 
 

@@ -215,6 +215,9 @@ class History:
             where = "last line is partial" if not raw.endswith(b"\n") else "invalid JSON"
             self.notes.append((self.lineno, f"{where}; skipped"))
             return
+        except RecursionError:
+            self.notes.append((self.lineno, "JSON nested too deeply to read; skipped"))
+            return
         if not isinstance(row, dict):
             self.notes.append((self.lineno, "not a JSON object; skipped"))
             return

@@ -78,7 +78,7 @@ def _read_events(path: Path, seg: Segment) -> dict:
         for raw in f:
             try:
                 row = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if not isinstance(row, dict):
                 continue
