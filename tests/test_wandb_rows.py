@@ -106,3 +106,12 @@ def test_key_ids_group_long_and_short_keys_exactly():
     ids = wandb_rows._key_ids(buf, start, length, KeyTable(), names, {})
     got = [names[i] for i in ids.tolist()]
     assert got == [k.decode() for k in (long_a, b"x", long_b, long_a, b"x")]
+
+
+def test_a_value_nested_beyond_what_json_reads_comes_back_as_text():
+    from runwise_core.sources.wandb_binary import decode_value
+
+    deep = "[" * 100_000 + "]" * 100_000
+    assert decode_value(deep) == deep
+    assert decode_value('{"a": [1, 2]}') == {"a": [1, 2]}
+    assert decode_value("NaN") != decode_value("NaN")  # float NaN

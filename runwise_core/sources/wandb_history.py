@@ -79,7 +79,8 @@ def _read_lines(f: BinaryIO, path: Path, history: History) -> bytes:
         stat = os.fstat(f.fileno())
     except OSError:
         stat = None
-    parts = parallel.split(history.end_offset, stat.st_size if stat else 0, 1)
+    # A JSON line decodes ~3x faster per byte than a .wandb record: splitting pays from ~2x the size.
+    parts = parallel.split(history.end_offset, stat.st_size if stat else 0, 1, min_bytes=2 * parallel.MIN_BYTES)
     if len(parts) > 1 and stat is not None:
         identity = (stat.st_ino, stat.st_dev)
         with parallel.workers() as pool:
