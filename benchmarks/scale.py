@@ -55,8 +55,8 @@ def run_rss(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> tu
     The CPU time comes from GNU ``time -f`` wrapped around the command (it counts the worker
     processes a big read starts: they are waited for). The RSS is the larger of GNU time's
     ``%M`` (the largest single process) and the peak of the *sum* over the process and its
-    children, sampled every 20 ms (with psutil, which wandb installs): a read split over
-    worker processes holds memory in all of them at once.
+    children, sampled every 50 ms from ``/proc``: a read split over worker processes holds
+    memory in all of them at once.
     """
     out_path, rss_path = DATA / ".bench-stdout", DATA / ".bench-rss"
     wrapped = [TIME, "-f", "%M %U %S", "-o", str(rss_path), *argv] if Path(TIME).exists() else argv
@@ -77,29 +77,31 @@ def run_rss(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> tu
 
 
 def _sample_tree_rss(proc: subprocess.Popen) -> int:
-    """Peak MB of the summed RSS of ``proc`` and its descendants until it exits."""
-    try:
-        import psutil
-    except ImportError:
-        return 0
+    """Peak MB of the summed RSS of ``proc`` and its descendants until it exits (Linux
+    ``/proc``; 0 elsewhere)."""
     peak = 0
-    try:
-        root = psutil.Process(proc.pid)
-    except psutil.Error:
-        return 0
     while proc.poll() is None:
-        total = 0
+        peak = max(peak, _tree_rss(proc.pid))
+        time.sleep(0.05)
+    return peak >> 20
+
+
+def _tree_rss(root: int) -> int:
+    """Bytes resident in ``root`` and all its descendants, from ``/proc`` (each process's
+    ``task/*/children`` names its children: no scan of every process)."""
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
         try:
-            for p in [root, *root.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-        except psutil.Error:
-            break
-        peak = max(peak, total)
-        time.sleep(0.02)
-    return peak // (1 << 20)
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def timed(label: str, argv: list[str], env: dict[str, str], repeat: int, before=None,
