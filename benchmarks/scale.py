@@ -30,6 +30,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -63,9 +64,13 @@ def run_rss(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> tu
     start = time.perf_counter()
     with open(out_path, "wb") as out, open(os.devnull, "wb") as devnull:
         proc = subprocess.Popen(wrapped, env=env, cwd=cwd, stdout=out, stderr=devnull)
-        tree_peak = _sample_tree_rss(proc)
+        peaks: list[int] = []
+        sampler = threading.Thread(target=lambda: peaks.append(_sample_tree_rss(proc)), daemon=True)
+        sampler.start()
         code = proc.wait()
-    wall = time.perf_counter() - start
+        wall = time.perf_counter() - start  # taken at the exit, not at the sampler's next tick
+        sampler.join()
+    tree_peak = peaks[0] if peaks else 0
     if code != 0:
         raise SystemExit(f"failed ({code}): {' '.join(argv)}")
     try:

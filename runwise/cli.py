@@ -12,13 +12,15 @@ import argparse
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from runwise_core import views
 from runwise_core.arguments import parse_range, parse_run_at, split_keys
+from runwise_core.cache import NO_CACHE_ENV
 from runwise_core.catalog import Catalog
 from runwise_core.cloud_names import PROJECT_ENV, parse_cloud_selector
 from runwise_core.errors import RunwiseError, UsageError
@@ -79,6 +81,9 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default=d("text"), help="output format (default: text)")
     p.add_argument("--max-tokens", type=int, default=d(None), metavar="N",
                    help="never print more than about N tokens; trims and says what it left out")
+    p.add_argument("--no-cache", action="store_true", default=d(False),
+                   help="read every log afresh; neither use nor write runwise's cache "
+                        "(env RUNWISE_NO_CACHE=1; the cache folder: RUNWISE_CACHE_DIR, else ~/.cache/runwise)")
     return p
 
 
@@ -408,6 +413,25 @@ def compute(args: argparse.Namespace, settings: Settings,
     raise UsageError(f"unknown command {cmd!r}")  # pragma: no cover - argparse rejects it first
 
 
+@contextmanager
+def _cache_switch(off: bool) -> Iterator[None]:
+    """``--no-cache``: the caches (decoded logs, analysis answers, W&B histories) all follow
+    ``RUNWISE_NO_CACHE``; set for this command only, so an in-process caller's environment
+    is as it was afterwards."""
+    if not off:
+        yield
+        return
+    before = os.environ.get(NO_CACHE_ENV)
+    os.environ[NO_CACHE_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(NO_CACHE_ENV, None)
+        else:
+            os.environ[NO_CACHE_ENV] = before
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 success, 1 any error)."""
     parser = build_parser()
@@ -425,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if getattr(args, name, None) is not None and getattr(args, name) < 1:
                 raise UsageError(f"-n must be at least 1 (got {getattr(args, name)})")
         settings = load_settings(args.dir or os.environ.get("RUNWISE_DIR") or ".")
-        with Progress() as progress:
+        with Progress() as progress, _cache_switch(args.no_cache):
             result = compute(args, settings, progress.step)
         text = render(result, args.format, args.max_tokens)
     except RunwiseError as err:

@@ -38,6 +38,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+#: Set (to anything but "", 0, false, no) to turn every runwise cache off.
+NO_CACHE_ENV = "RUNWISE_NO_CACHE"
 MAGIC = b"RWCACHE"
 VERSION = 1
 _PREFIX = struct.Struct("<7sBII")  # magic, version, header length, header crc32
@@ -60,7 +62,7 @@ def default_dir() -> Path:
 
 
 def disabled_by_env() -> bool:
-    return os.environ.get("RUNWISE_NO_CACHE", "").strip().lower() not in ("", "0", "false", "no")
+    return os.environ.get(NO_CACHE_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
 @dataclass(frozen=True)

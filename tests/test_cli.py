@@ -279,3 +279,15 @@ def test_an_unreadable_run_is_reported_and_does_not_hide_the_others(capsys, tmp_
     assert out.splitlines()[-1].startswith("unreadable: bad00001: ")
     code, _, err = run(capsys, "run", "bad00001", "--dir", str(tmp_path))
     assert code == 1 and "Traceback" not in err and "bad00001" in err
+
+
+def test_no_cache_reads_afresh_and_writes_no_cache(capsys, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RUNWISE_CACHE_DIR", str(cache))
+    monkeypatch.delenv("RUNWISE_NO_CACHE", raising=False)
+    fresh = ok(capsys, "--no-cache", "run", "spiky")
+    assert not cache.exists() or not any(p.is_file() for p in cache.rglob("*"))
+    assert "RUNWISE_NO_CACHE" not in __import__("os").environ  # set for the command only
+    assert ok(capsys, "run", "spiky", "--no-cache") == fresh  # after the command name too
+    cached = ok(capsys, "run", "spiky")
+    assert cached == fresh and any(p.is_file() for p in cache.rglob("*"))
