@@ -38,6 +38,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .atomic_file import write_atomically
+
 #: Set (to anything but "", 0, false, no) to turn every runwise cache off.
 NO_CACHE_ENV = "RUNWISE_NO_CACHE"
 MAGIC = b"RWCACHE"
@@ -157,25 +159,12 @@ class RunCache:
             arrays: dict[str, np.ndarray]) -> None:
         """Store an entry atomically. Failures (read-only disk, full disk) are noted, never
         raised: a cache that cannot write only costs time."""
-        import random  # (these two only when writing: a warm read does not pay for them)
-        import tempfile
+        import random  # (only when writing: a warm read does not pay for it)
 
         file = self.entry_path(kind, path)
         try:
             blob = _encode(kind, os.path.abspath(path), facts, end_offset, tail_crc(path, end_offset), meta, arrays)
-            file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".rwc", dir=file.parent)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    for part in blob:
-                        f.write(part)
-                os.replace(tmp, file)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            write_atomically(file, blob, ".rwc")
         except (OSError, ValueError) as e:
             self.notes.append(f"cache not written to {self.root} ({e})")
             return

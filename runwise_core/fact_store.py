@@ -37,6 +37,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .atomic_file import write_atomically
+
 MAGIC = "RWFACTS"
 VERSION = 1
 #: Answers one slot keeps (the oldest go first): distinct questions about one run are few
@@ -171,22 +173,9 @@ class Slot:
         return dict(answers) if isinstance(answers, dict) else {}
 
     def _write(self, answers: dict[str, Any]) -> None:
-        import tempfile
         body = json.dumps({"data": self.data_key, "paths": list(self.paths), "answers": answers},
                           separators=(",", ":")).encode("utf-8", "surrogateescape")
-        blob = f"{MAGIC} {VERSION} {zlib.crc32(body):08x}\n".encode() + body
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.file.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(blob)
-            os.replace(tmp, self.file)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomically(self.file, (f"{MAGIC} {VERSION} {zlib.crc32(body):08x}\n".encode(), body), ".json")
 
 
 def _parse(blob: bytes) -> dict[str, Any] | None:
