@@ -148,6 +148,38 @@ class Workers:
             job.cancel()
 
 
+def read_in_parts(parts: list[tuple[int, int]], task: Callable[[int, int | None], tuple[Callable[..., Any], tuple]],
+                  read_first: Callable[[int], bool], join: Callable[[Any], bool | None]) -> bool:
+    """Read ``parts`` (from :func:`split`): the later ones in workers, the first here, then
+    join the workers' answers in file order.
+
+    ``task(start, stop)`` names a worker's call, ``(function, args)``, for the part
+    ``[start, stop)`` (``stop`` None for the last: to the end of the file).
+    ``read_first(stop)`` reads the first part here and says whether it reached ``stop``.
+    ``join(answer)`` takes a worker's answer into the read and says whether that part reached
+    its stop, or returns None, taking nothing, when the answer cannot be joined (it does not
+    begin where the read so far ends, or needs something from before it).
+
+    True: the read is complete (every part joined, or one ended before its stop, at damage or
+    the file's end, where a one-process read ends too). False: an answer was not joined (or
+    its worker failed), and the caller reads on from where the joined parts end.
+    """
+    with workers() as pool:
+        jobs = []
+        for i, (start, stop) in enumerate(parts[1:], start=1):
+            fn, args = task(start, stop if i < len(parts) - 1 else None)
+            jobs.append(pool.submit(fn, *args))
+        reached: bool | None = read_first(parts[0][1])
+        for job in jobs:
+            if not reached:
+                return True
+            answer = job.result()
+            reached = None if answer is None else join(answer)
+            if reached is None:
+                return False
+    return True
+
+
 @contextmanager
 def workers() -> Iterator[Workers]:
     pool = Workers()

@@ -431,23 +431,23 @@ def _read_log(decoder: _Decoder, log: Path, report: ReadReport, start: int) -> N
         size = 0
     parts = parallel.split(start, size, BLOCK)
     if len(parts) > 1:
-        with parallel.workers() as pool:
-            jobs = [pool.submit(decode_part, str(log), a, b if i < len(parts) - 2 else None)
-                    for i, (a, b) in enumerate(parts[1:])]
-            _decode(decoder, log, report, start, stop=parts[0][1])
-            for job in jobs:
-                if not report.reached_stop:
-                    return  # the read ended inside the part before (damage, or the file's end)
-                part = job.result()
-                if part is None or not part.follows(report.end_offset) or (part.report.notes and not part.report.records):
-                    # Go on from the last good record here, as a one-process read would. (So
-                    # is a part damaged before its first whole record: its note would name
-                    # where the last good record ended, which lies in the part before.)
-                    break
-                decoder.apply(part.ops)
-                part.report_into(report)
-            else:
-                return
+        def read_first(stop: int) -> bool:
+            _decode(decoder, log, report, start, stop=stop)
+            return report.reached_stop
+
+        def join(part: Part) -> bool | None:
+            # Not joined, so read on from the last good record here as a one-process read
+            # would: a part that does not follow, and one damaged before its first whole
+            # record (its note would name where the last good record ended, which lies in
+            # the part before).
+            if not part.follows(report.end_offset) or (part.report.notes and not part.report.records):
+                return None
+            decoder.apply(part.ops)
+            part.report_into(report)
+            return report.reached_stop
+
+        if parallel.read_in_parts(parts, lambda a, b: (decode_part, (str(log), a, b)), read_first, join):
+            return
         start = report.end_offset
         report.reached_stop = False
     _decode(decoder, log, report, start)

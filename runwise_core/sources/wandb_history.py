@@ -83,19 +83,20 @@ def _read_lines(f: BinaryIO, path: Path, history: History) -> bytes:
     parts = parallel.split(history.end_offset, stat.st_size if stat else 0, 1, min_bytes=2 * parallel.MIN_BYTES)
     if len(parts) > 1 and stat is not None:
         identity = (stat.st_ino, stat.st_dev)
-        with parallel.workers() as pool:
-            jobs = [pool.submit(decode_part, str(path), a, b if i < len(parts) - 2 else None, identity)
-                    for i, (a, b) in enumerate(parts[1:])]
+
+        def read_first(stop: int) -> bool:
             f.seek(history.end_offset)
-            reached, _ = _feed(f, history, parts[0][1])
-            for job in jobs:
-                if not reached:
-                    break  # the file ended inside the part before
-                part = job.result()
-                if part is None or not part.follows(history):
-                    break
-                history.join(part.history)
-                reached = part.reached_stop
+            return _feed(f, history, stop)[0]
+
+        def join(part: HistoryPart) -> bool | None:
+            if not part.follows(history):
+                return None
+            history.join(part.history)
+            return part.reached_stop
+
+        # Complete or not, the lines after the joined parts (and a last line without its
+        # newline) are read below.
+        parallel.read_in_parts(parts, lambda a, b: (decode_part, (str(path), a, b, identity)), read_first, join)
     f.seek(history.end_offset)
     _, tail = _feed(f, history, None)
     return tail
