@@ -89,6 +89,34 @@ class ColumnBuilder:
         return out
 
 
+def columns_to_cache(columns: Mapping[str, Series], group: str, meta: dict[str, Any],
+                     arrays: dict[str, np.ndarray]) -> None:
+    """Built columns as cache arrays ``<group><i>s``/``<group><i>v`` and their keys, in
+    order, as ``meta["<group>_keys"]`` (for :mod:`..cache`; undone by :func:`seed_from_cache`)."""
+    meta[f"{group}_keys"] = list(columns)
+    for i, series in enumerate(columns.values()):
+        arrays[f"{group}{i}s"], arrays[f"{group}{i}v"] = series.steps, series.values
+
+
+def seed_from_cache(builder: ColumnBuilder, group: str, meta: Mapping[str, Any],
+                    arrays: Mapping[str, np.ndarray]) -> None:
+    """Seed ``builder`` with the columns :func:`columns_to_cache` stored, to read on from."""
+    for i, key in enumerate(meta[f"{group}_keys"]):
+        builder.seed(key, arrays[f"{group}{i}s"], arrays[f"{group}{i}v"])
+
+
+def stamps_to_cache(steps: array, stamps: array, arrays: dict[str, np.ndarray]) -> None:
+    """Row times kept as ``array("q")``/``array("d")`` as cache arrays (views, no copy)."""
+    arrays["stamp_steps"] = np.frombuffer(steps, dtype=np.int64)
+    arrays["stamps"] = np.frombuffer(stamps, dtype=np.float64)
+
+
+def stamps_from_cache(arrays: Mapping[str, np.ndarray], steps: array, stamps: array) -> None:
+    """Append the row times :func:`stamps_to_cache` stored."""
+    steps.frombytes(arrays["stamp_steps"].tobytes())
+    stamps.frombytes(arrays["stamps"].tobytes())
+
+
 def raw_bytes(values: np.ndarray, dtype: type[np.generic]) -> memoryview:
     """The bytes of ``values`` as ``dtype``, for ``array.frombytes``: a view, not the copy
     ``tobytes`` makes (a strided or other-typed array is copied once, as it must be)."""

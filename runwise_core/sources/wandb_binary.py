@@ -19,7 +19,8 @@ from google.protobuf.message import DecodeError
 
 from ..cache import lookup as cache_lookup
 from ..model import Series
-from .columns import ColumnBuilder, flatten, kind_of
+from .columns import (ColumnBuilder, columns_to_cache, flatten, kind_of, seed_from_cache, stamps_from_cache,
+                      stamps_to_cache)
 from .wandb_files import read_config_yaml, read_output_log, read_summary_json, visible_line
 from . import parallel
 from .wandb_framing import BLOCK, CHUNK_HEADER, HEADER, ReadReport, field_number, iter_batches
@@ -331,14 +332,10 @@ class _Decoder:
         meta["console"] = self.console
         meta["partial_line"] = self.partial_line
         meta["last_runtime"] = self.last_runtime
-        arrays: dict[str, np.ndarray] = {
-            "stamp_steps": np.frombuffer(self.stamp_steps, dtype=np.int64),
-            "stamps": np.frombuffer(self.stamps, dtype=np.float64),
-        }
-        for group, columns in (("m", metrics), ("s", system)):
-            meta[f"{group}_keys"] = list(columns)
-            for i, series in enumerate(columns.values()):
-                arrays[f"{group}{i}s"], arrays[f"{group}{i}v"] = series.steps, series.values
+        arrays: dict[str, np.ndarray] = {}
+        stamps_to_cache(self.stamp_steps, self.stamps, arrays)
+        columns_to_cache(metrics, "m", meta, arrays)
+        columns_to_cache(system, "s", meta, arrays)
         return meta, arrays
 
     @classmethod
@@ -352,11 +349,9 @@ class _Decoder:
         self.console = list(meta["console"])
         self.partial_line = meta["partial_line"]
         self.last_runtime = meta["last_runtime"]
-        self.stamp_steps.frombytes(arrays["stamp_steps"].tobytes())
-        self.stamps.frombytes(arrays["stamps"].tobytes())
-        for group, builder in (("m", self.cols), ("s", self.system)):
-            for i, key in enumerate(meta[f"{group}_keys"]):
-                builder.seed(key, arrays[f"{group}{i}s"], arrays[f"{group}{i}v"])
+        stamps_from_cache(arrays, self.stamp_steps, self.stamps)
+        seed_from_cache(self.cols, "m", meta, arrays)
+        seed_from_cache(self.system, "s", meta, arrays)
         return self
 
     # -- result --------------------------------------------------------------------------

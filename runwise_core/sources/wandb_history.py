@@ -21,14 +21,15 @@ from ..cache import lookup as cache_lookup
 from ..errors import UnreadableLog
 from ..model import Series
 from . import parallel
-from .columns import ColumnBuilder, flatten, kind_of, raw_bytes
+from .columns import (ColumnBuilder, columns_to_cache, flatten, kind_of, raw_bytes, seed_from_cache, stamps_from_cache,
+                      stamps_to_cache)
 from .history_rows import array_of_block, array_of_lines, decode_array, finite_number, int64
 from .wandb_files import regular_file
 from .wandb_segment import Segment
 
 _INTERNAL = frozenset({"_step", "_timestamp", "_runtime", "_wandb"})
 #: The cache entry kind of a decoded ``wandb-history.jsonl`` (bump when the reading changes).
-CACHE_KIND = "wandb-history-jsonl-2"
+CACHE_KIND = "wandb-history-jsonl-3"
 READ_CHUNK = 4 << 20
 
 
@@ -324,11 +325,10 @@ class History:
         metrics = self.built()
         meta: dict[str, Any] = {"rows": self.rows, "lineno": self.lineno, "end_offset": self.end_offset,
                                 "last_runtime": self.last_runtime, "non_scalar": self.non_scalar,
-                                "notes": self.notes, "keys": list(metrics)}
-        arrays = {"stamp_steps": np.frombuffer(self.stamp_steps, dtype=np.int64),
-                  "stamps": np.frombuffer(self.stamps, dtype=np.float64)}
-        for i, series in enumerate(metrics.values()):
-            arrays[f"m{i}s"], arrays[f"m{i}v"] = series.steps, series.values
+                                "notes": self.notes}
+        arrays: dict[str, np.ndarray] = {}
+        stamps_to_cache(self.stamp_steps, self.stamps, arrays)
+        columns_to_cache(metrics, "m", meta, arrays)
         return meta, arrays
 
     @classmethod
@@ -338,10 +338,8 @@ class History:
         self.last_runtime = meta["last_runtime"]
         self.non_scalar = dict(meta["non_scalar"])
         self.notes = [(int(lineno), str(what)) for lineno, what in meta["notes"]]
-        self.stamp_steps.frombytes(arrays["stamp_steps"].tobytes())
-        self.stamps.frombytes(arrays["stamps"].tobytes())
-        for i, key in enumerate(meta["keys"]):
-            self.cols.seed(key, arrays[f"m{i}s"], arrays[f"m{i}v"])
+        stamps_from_cache(arrays, self.stamp_steps, self.stamps)
+        seed_from_cache(self.cols, "m", meta, arrays)
         return self
 
     def apply(self, seg: Segment) -> float | None:
