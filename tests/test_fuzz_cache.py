@@ -8,16 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from runwise_core.cache import RunCache
 from runwise_core.catalog import Catalog
+from test_fuzz_support import fuzz_settings
 from test_fuzz_support import write_tree
 from wandb_runs import make_run
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = fuzz_settings(60)
 
 
 class Material(tuple):

@@ -9,14 +9,15 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from runwise import cli
+from test_fuzz_support import fuzz_settings
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+FUZZ = fuzz_settings(150)
 
 numbers = st.sampled_from(["0", "-1", "1", "2", "10", "1000", "9" * 30, "9" * 400, "1.5", "1e9", "nan", "", "x"])
 steps = st.sampled_from(["0:100", ":", "100:", ":100", "50k:1M", "5:1", "1.5M:", "9" * 400 + ":", ":" + "9" * 30,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runwise_core import views
@@ -20,10 +20,10 @@ from runwise_core.cache import RunCache, using
 from runwise_core.catalog import Catalog
 from runwise_core.errors import RunwiseError, UnreadableLog
 from runwise_core.sources import metric_log
+from test_fuzz_support import fuzz_settings
 from test_fuzz_support import LINE_MUTATIONS, assert_jsonl_read, jsonl_case, write_tree
 
-FUZZ = settings(max_examples=80, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = fuzz_settings(80)
 line_kinds = st.lists(st.tuples(st.sampled_from(LINE_MUTATIONS), st.integers(0, 10_000)), min_size=1, max_size=15)
 
 

@@ -18,17 +18,17 @@ from typing import Any
 import anyio
 import anyio.from_thread
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from mcp import Client
 from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from runwise.server import create_server
 from runwise_core.roots import Roots
+from test_fuzz_support import fuzz_settings
 from test_server_support import runs_root, server_env
 
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = fuzz_settings(150)
 
 #: Strings a model might send: ids, names, keys, globs, paths in and out of the roots.
 WORDS = ["latest", "", " ", "loss", "train/*", "val/loss", "lr", "*", "baseline-small", "will-fail", "nope", "a@5",

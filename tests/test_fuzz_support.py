@@ -18,8 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from hypothesis import HealthCheck, settings
 
 from runwise_core.model import Run
+
+
+def fuzz_settings(max_examples: int) -> settings:
+    """The fuzz tests' hypothesis settings: derandomised (the same cases every run, so
+    ``make test`` is repeatable and bounded), no example database, no deadline."""
+    return settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 BLOCK = 32 * 1024
 HEADER = 7

@@ -13,19 +13,19 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runwise_core import views
 from runwise_core.catalog import Catalog
 from runwise_core.errors import RunwiseError, UnreadableLog
+from test_fuzz_support import fuzz_settings
 from test_fuzz_support import write_tree
 from test_fuzz_support import (LINE_MUTATIONS, WANDB_MUTATIONS, assert_jsonl_read, assert_wandb_prefix,
                                chunk_offsets, clean_cut_lengths, jsonl_case, mutate_wandb)
 from wandb_runs import make_run
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = fuzz_settings(60)
 
 
 class Pristine(tuple):
