@@ -273,15 +273,10 @@ def _key_ids(buf: np.ndarray, start: np.ndarray, length: np.ndarray, keys: KeyTa
     are grouped by a hash and then compared whole with their group's first row, so a hash
     collision cannot merge two keys; each distinct field is parsed once.
     """
-    words = words_at(buf)
     width = int(length.max() + 7) // 8
     rows = np.empty((start.size, width + 1), np.uint64)
     rows[:, 0] = length
-    last = words.size - 1
-    for j in range(width):
-        # A field shorter than 8 * j has no word j: its read (clamped to the buffer, as a
-        # short field near the end may be) is masked away.
-        rows[:, j + 1] = words[np.minimum(start + 8 * j, last)] & _MASKS[np.clip(length - 8 * j, 0, 8)]
+    rows[:, 1:] = gather_words(buf, start, length, width, np.uint64(0))
     h = rows[:, 0].copy()
     for j in range(1, width + 1):
         h = h * np.uint64(1099511628211) ^ rows[:, j]
@@ -365,14 +360,22 @@ def words_at(buf: np.ndarray) -> np.ndarray:
 
 def gather_short(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
     """``buf[start:start + length]`` (each at most SHORT bytes) as rows of SHORT // 8
-    little-endian words, spaces past each length; a new array. Needs SHORT readable bytes
-    past every start (the batch's zero padding provides them)."""
+    little-endian words, spaces past each length; a new array."""
+    return gather_words(buf, start, length, SHORT // 8, _SPACES)
+
+
+def gather_words(buf: np.ndarray, start: np.ndarray, length: np.ndarray, width: int,
+                 fill: np.uint64) -> np.ndarray:
+    """``buf[start:start + length]`` as rows of ``width`` little-endian words, the bytes past
+    each length taken from ``fill``; one gather per word, a new array. A field shorter than
+    8 * j has no word j: its read (clamped to the buffer, as a short field near the end may
+    need) is masked away."""
     words = words_at(buf)
     last = words.size - 1
-    out = np.empty((start.size, SHORT // 8), np.uint64)
-    for j in range(SHORT // 8):
+    out = np.empty((start.size, width), np.uint64)
+    for j in range(width):
         keep = _MASKS[np.clip(length - 8 * j, 0, 8)]
-        out[:, j] = (words[np.minimum(start + 8 * j, last)] & keep) | (_SPACES & ~keep)
+        out[:, j] = (words[np.minimum(start + 8 * j, last)] & keep) | (fill & ~keep)
     return out
 
 
